@@ -1,0 +1,1 @@
+"""Models of identification: none yet; the issue that builds it adds them."""

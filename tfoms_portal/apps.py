@@ -1,0 +1,20 @@
+"""App config of the project package: registers the deployment checks."""
+
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class TfomsPortalConfig(AppConfig):
+    default = True
+    name = "tfoms_portal"
+    verbose_name = "Портал ТФОМС"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the checks)
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    """Django admin on the portal's own site (ЦОД admin only, portal login)."""
+
+    default = False
+    default_site = "tfoms_portal.admin_site.PortalAdminSite"
