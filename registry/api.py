@@ -1,0 +1,77 @@
+"""Registry API under /api/v1/: persons (scoped like the pages) and the token endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from servicelog.audit import audit_record
+from servicelog.models import AuditAction
+from tfoms_portal.access import api_workplace, default_workplace
+
+from .auth import login_check
+from .models import Person
+from .selectors import PersonQuery, person_card, person_search
+from .serializers import PersonCardSerializer, PersonSerializer
+
+
+class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Persons of the caller's МО; `?fio=&birth_date=YYYY-MM-DD&enp=&snils=` narrow the list."""
+
+    serializer_class = PersonSerializer
+    queryset = Person.objects.none()
+
+    def get_queryset(self) -> Any:
+        params = self.request.query_params
+        query = PersonQuery(
+            fio=params.get("fio", ""),
+            birth_date=serializers.DateField().to_internal_value(params["birth_date"])
+            if params.get("birth_date")
+            else None,
+            enp=params.get("enp", ""),
+            snils=params.get("snils", ""),
+        )
+        return person_search(workplace=api_workplace(self.request), query=query).prefetch_related("policies")
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        pk = str(kwargs["pk"])
+        if not pk.isdigit():
+            raise Http404
+        card = person_card(workplace=api_workplace(request), person_id=int(pk))
+        audit_record(action=AuditAction.PERSON_VIEWED, request=request._request, obj=card.person)
+        return Response(PersonCardSerializer(card).data)
+
+
+@extend_schema(
+    request=inline_serializer(
+        "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+    ),
+    responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def token_view(request: Request) -> Response:
+    """{username, password} → {"token": …}; the API then acts in the user's default workplace."""
+    data = request.data if isinstance(request.data, dict) else {}
+    username = str(data.get("username", ""))
+    password = str(data.get("password", ""))
+    result = login_check(request._request, username=username, password=password)
+    if result.user is None:
+        return Response({"detail": result.error}, status=400)
+    if default_workplace(result.user) is None:
+        return Response(
+            {"detail": "Не выбрано место работы (АРМ) по умолчанию: войдите в портал и выберите его."},
+            status=400,
+        )
+    token, _ = Token.objects.get_or_create(user=result.user)
+    audit_record(action=AuditAction.TOKEN_ISSUED, request=request._request, user=result.user)
+    return Response({"token": token.key})

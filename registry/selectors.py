@@ -1,0 +1,95 @@
+"""Reads of the registry worth a name, always scoped by the viewer's workplace."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from tfoms_portal.access import get_scoped_or_404, scope
+
+from . import checkdigits
+from .models import Attachment, Person, Policy, TreatmentCase, Workplace
+
+
+@dataclass(frozen=True)
+class PersonQuery:
+    fio: str = ""
+    birth_date: dt.date | None = None
+    enp: str = ""
+    snils: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.fio or self.birth_date or self.enp or self.snils)
+
+
+def _starts_with_any_case(field_name: str, prefix: str) -> Q:
+    """Case-insensitive prefix match for Cyrillic too: SQLite folds only ASCII, so the usual casings
+    of a name (Иванов, ИВАНОВ, иванов) are tried as well; PostgreSQL's ILIKE covers the rest."""
+    condition = Q(**{f"{field_name}__istartswith": prefix})
+    for variant in {prefix.capitalize(), prefix.upper(), prefix.lower()}:
+        condition |= Q(**{f"{field_name}__startswith": variant})
+    return condition
+
+
+def person_search(*, workplace: Workplace | None, query: PersonQuery) -> QuerySet[Person]:
+    """Persons of the viewer's МО matching every given criterion; ФИО parts match from the start."""
+    persons = scope(Person.objects.all(), workplace)
+    parts = query.fio.split()
+    for lookup, part in zip(("last_name", "first_name", "middle_name"), parts, strict=False):
+        persons = persons.filter(_starts_with_any_case(lookup, part))
+    if query.birth_date:
+        persons = persons.filter(birth_date=query.birth_date)
+    if query.enp:
+        persons = persons.filter(pk__in=Policy.objects.filter(enp=query.enp).values("person"))
+    if query.snils:
+        persons = persons.filter(snils=checkdigits.digits_only(query.snils))
+    return persons.order_by("last_name", "first_name", "middle_name", "birth_date", "pk")
+
+
+@dataclass
+class PersonCard:
+    person: Person
+    policies: list[Policy]
+    attachments: list[Attachment]
+    cases: list[TreatmentCase]
+    warnings: list[str] = field(default_factory=list)
+
+
+def person_card(*, workplace: Workplace | None, person_id: int) -> PersonCard:
+    """The read-only card; 404 for a person outside the viewer's МО. Cases are shown within the scope."""
+    person = get_scoped_or_404(
+        Person.objects.prefetch_related(
+            "documents",
+            Prefetch("policies", queryset=Policy.objects.select_related("smo").order_by("-valid_from")),
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.select_related("mo", "site__doctor", "fap_site").order_by(
+                    "-date_from"
+                ),
+            ),
+        ),
+        workplace,
+        pk=person_id,
+    )
+    policies = list(person.policies.all())
+    cases = list(
+        scope(TreatmentCase.objects.filter(person=person), workplace)
+        .select_related("mo")
+        .order_by("-date_begin")
+    )
+    warnings = [
+        f"ЕНП {policy.enp} не соответствует дате рождения и полу человека "
+        "(предупреждение, данные не изменены)."
+        for policy in policies
+        if policy.enp and not checkdigits.enp_facet_matches(policy.enp, person.birth_date, person.sex)
+    ]
+    return PersonCard(
+        person=person,
+        policies=policies,
+        attachments=list(person.attachments.all()),
+        cases=cases,
+        warnings=warnings,
+    )

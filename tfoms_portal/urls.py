@@ -1,0 +1,29 @@
+"""Stable addresses of the portal: login, workplace, persons, admin, API, schema, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from registry import api as registry_api
+from registry import views as registry_views
+
+from . import views
+
+router = DefaultRouter()
+router.register("persons", registry_api.PersonViewSet, basename="api-person")
+
+urlpatterns = [
+    path("", registry_views.home_view, name="home"),
+    path("login/", registry_views.login_view, name="login"),
+    path("logout/", registry_views.logout_view, name="logout"),
+    path("workplace/", registry_views.workplace_view, name="workplace"),
+    path("persons/", registry_views.person_list_view, name="person_list"),
+    path("persons/<int:person_id>/", registry_views.person_card_view, name="person_card"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", registry_api.token_view, name="api_token"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+]
