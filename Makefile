@@ -1,0 +1,42 @@
+# The two commands of the README: `make demo` and `make test`. Needs python3 (3.11+), python3-venv, make.
+PYTHON ?= python3
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench venv clean-demo
+
+$(VENV)/.installed: requirements.lock requirements-dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.lock
+	touch $@
+
+venv: $(VENV)/.installed
+
+# The portal on SQLite with demo data and the built-in fund emulator, at http://127.0.0.1:$(PORT)
+demo: venv
+	DEBUG=true $(PY) manage.py migrate --no-input
+	DEBUG=true $(PY) manage.py load_nsi
+	DEBUG=true $(PY) manage.py seed_demo
+	DEBUG=true $(PY) manage.py rundemo 127.0.0.1:$(PORT)
+
+# The whole suite. Tiers: browser (needs `chromium` on PATH), postgres (DATABASE_URL=postgres://…),
+# amqp (TFOMS_AMQP_URL=amqp://…), redis (Celery processes; redis on 127.0.0.1:6379). A tier whose
+# service is missing is skipped with the reason; CI (.ci/run) provides all of them and allows no skip.
+test: venv
+	DEBUG=true $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(VENV)/bin/mypy .
+
+# Benchmarks (tests/benchmarks/): each prints its figure next to a bare baseline measured in the same run.
+bench: venv
+	DEBUG=true $(PY) -m pytest tests/benchmarks -s -q -p no:cacheprovider $(PYTEST_ARGS); \
+	  code=$$?; if [ $$code -eq 5 ]; then echo "no benchmarks yet"; else exit $$code; fi
+
+clean-demo:
+	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm
