@@ -18,7 +18,6 @@ venv: $(VENV)/.installed
 # The portal on SQLite with demo data and the built-in fund emulator, at http://127.0.0.1:$(PORT)
 demo: venv
 	DEBUG=true $(PY) manage.py migrate --no-input
-	DEBUG=true $(PY) manage.py load_nsi
 	DEBUG=true $(PY) manage.py seed_demo
 	DEBUG=true $(PY) manage.py rundemo 127.0.0.1:$(PORT)
 

@@ -164,3 +164,26 @@ def test_audit_rows_cannot_be_changed_in_the_admin(enter, dc_admin):
     event = AuditEvent.objects.create(username="x", action=AuditAction.LOGIN)
     assert client.get(f"/admin/servicelog/auditevent/{event.pk}/delete/").status_code == 403
     assert client.get("/admin/servicelog/auditevent/add/").status_code == 403
+
+
+def test_admin_refuses_wrong_check_digits_from_our_users(enter, dc_admin):
+    """СНИЛС and ОГРН typed by our users are checked (F1, formats §9)."""
+    client = enter(dc_admin)
+    page = client.post(
+        "/admin/registry/mo/add/",
+        {
+            "code": "590077",
+            "ogrn": "1024400519331",
+            "name_full": "Новая МО",
+            "name_short": "Новая",
+            "is_active": "on",
+            "subdivisions-TOTAL_FORMS": "0",
+            "subdivisions-INITIAL_FORMS": "0",
+        },
+    ).content.decode()
+    assert "Некорректный ОГРН" in page
+    page = client.post(
+        "/admin/registry/staff/add/",
+        {"mo": dc_admin.mo_id, "last_name": "А", "first_name": "Б", "snils": "11223344596", "post_type": "1"},
+    ).content.decode()
+    assert "Некорректный СНИЛС" in page
