@@ -15,11 +15,18 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 
 venv: $(VENV)/.installed
 
+# The demo runs like production (DEBUG off: Russian error pages) with a local secret key and cookies
+# allowed over plain http on 127.0.0.1. tests/portal/test_demo.py starts the portal with this line.
+DEMO_ENV := DEBUG=false SECURE_COOKIES=false SECRET_KEY_FILE=.demo-secret
+
+.demo-secret:
+	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
 # The portal on SQLite with demo data and the built-in fund emulator, at http://127.0.0.1:$(PORT)
-demo: venv
-	DEBUG=true $(PY) manage.py migrate --no-input
-	DEBUG=true $(PY) manage.py seed_demo
-	DEBUG=true $(PY) manage.py rundemo 127.0.0.1:$(PORT)
+demo: venv .demo-secret
+	$(DEMO_ENV) $(PY) manage.py migrate --no-input
+	$(DEMO_ENV) $(PY) manage.py seed_demo
+	$(DEMO_ENV) $(PY) manage.py rundemo 127.0.0.1:$(PORT)
 
 # The whole suite. Tiers: browser (needs `chromium` on PATH), postgres (DATABASE_URL=postgres://…),
 # amqp (TFOMS_AMQP_URL=amqp://…), redis (Celery processes; redis on 127.0.0.1:6379). A tier whose

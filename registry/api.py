@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,28 +19,34 @@ from servicelog.models import AuditAction
 from tfoms_portal.access import api_workplace, default_workplace
 
 from .auth import login_check
+from .forms import LoginForm, PersonSearchForm
 from .models import Person
 from .selectors import PersonQuery, person_card, person_search
 from .serializers import PersonCardSerializer, PersonSerializer
 
 
 class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Persons of the caller's МО; `?fio=&birth_date=YYYY-MM-DD&enp=&snils=` narrow the list."""
+    """Persons of the caller's МО; `?fio=&birth_date=YYYY-MM-DD&enp=&snils=` narrow the list (the same
+    form as the search page validates them: a bad value is a 400 with the Russian message)."""
 
     serializer_class = PersonSerializer
     queryset = Person.objects.none()
 
+    def _query(self) -> PersonQuery | None:
+        form = PersonSearchForm(self.request.query_params)
+        return PersonQuery(**form.cleaned_data) if form.is_valid() else None
+
     def get_queryset(self) -> Any:
-        params = self.request.query_params
-        query = PersonQuery(
-            fio=params.get("fio", ""),
-            birth_date=serializers.DateField().to_internal_value(params["birth_date"])
-            if params.get("birth_date")
-            else None,
-            enp=params.get("enp", ""),
-            snils=params.get("snils", ""),
-        )
+        query = self._query()
+        if query is None:
+            return Person.objects.none()
         return person_search(workplace=api_workplace(self.request), query=query).prefetch_related("policies")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        form = PersonSearchForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+        return super().list(request, *args, **kwargs)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         pk = str(kwargs["pk"])
@@ -61,10 +68,10 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 @permission_classes([AllowAny])
 def token_view(request: Request) -> Response:
     """{username, password} → {"token": …}; the API then acts in the user's default workplace."""
-    data = request.data if isinstance(request.data, dict) else {}
-    username = str(data.get("username", ""))
-    password = str(data.get("password", ""))
-    result = login_check(request._request, username=username, password=password)
+    form = LoginForm(request.data if isinstance(request.data, dict) else {})
+    if not form.is_valid():
+        return Response({"detail": "Введите имя пользователя и пароль.", "errors": form.errors}, status=400)
+    result = login_check(request._request, **form.cleaned_data)
     if result.user is None:
         return Response({"detail": result.error}, status=400)
     if default_workplace(result.user) is None:

@@ -238,6 +238,12 @@ class Person(models.Model):
     def full_name(self) -> str:
         return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
 
+    @property
+    def current_enp(self) -> str:
+        """The ЕНП of the latest policy that has one (uses prefetched policies when there are)."""
+        policies = sorted(self.policies.all(), key=lambda p: p.valid_from, reverse=True)
+        return next((p.enp for p in policies if p.enp), "")
+
 
 class IdentityDocument(models.Model):
     """An identity document (F011 type)."""

@@ -10,7 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from tfoms_portal.access import get_scoped_or_404, scope
 
 from . import checkdigits
-from .models import Attachment, Person, Policy, TreatmentCase, Workplace
+from .models import Attachment, NsiEntry, Person, Policy, TreatmentCase, Workplace
 
 
 @dataclass(frozen=True)
@@ -56,25 +56,32 @@ class PersonCard:
     attachments: list[Attachment]
     cases: list[TreatmentCase]
     warnings: list[str] = field(default_factory=list)
+    nsi: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def nsi_names(directory: str) -> dict[str, str]:
+    """Code → name of a classifier (the latest edition of each code)."""
+    rows = NsiEntry.objects.filter(directory=directory).order_by("date_begin").values_list("code", "name")
+    return dict(rows)
 
 
 def person_card(*, workplace: Workplace | None, person_id: int) -> PersonCard:
-    """The read-only card; 404 for a person outside the viewer's МО. Cases are shown within the scope."""
+    """The read-only card; 404 for a person outside the viewer's МО. Attachments and treatment cases are
+    МО-owned: the card shows those of the viewer's scope (all of them to the ЦОД admin)."""
     person = get_scoped_or_404(
         Person.objects.prefetch_related(
             "documents",
             Prefetch("policies", queryset=Policy.objects.select_related("smo").order_by("-valid_from")),
-            Prefetch(
-                "attachments",
-                queryset=Attachment.objects.select_related("mo", "site__doctor", "fap_site").order_by(
-                    "-date_from"
-                ),
-            ),
         ),
         workplace,
         pk=person_id,
     )
     policies = list(person.policies.all())
+    attachments = list(
+        scope(Attachment.objects.filter(person=person), workplace)
+        .select_related("mo", "site__doctor", "fap_site")
+        .order_by("-date_from")
+    )
     cases = list(
         scope(TreatmentCase.objects.filter(person=person), workplace)
         .select_related("mo")
@@ -89,7 +96,8 @@ def person_card(*, workplace: Workplace | None, person_id: int) -> PersonCard:
     return PersonCard(
         person=person,
         policies=policies,
-        attachments=list(person.attachments.all()),
+        attachments=attachments,
         cases=cases,
         warnings=warnings,
+        nsi={"F008": nsi_names("F008"), "F011": nsi_names("F011")},
     )

@@ -16,7 +16,7 @@ class PolicySerializer(serializers.ModelSerializer):
 
 
 class PersonSerializer(serializers.ModelSerializer):
-    enp = serializers.SerializerMethodField()
+    enp = serializers.CharField(source="current_enp", read_only=True)
 
     class Meta:
         model = Person
@@ -33,11 +33,6 @@ class PersonSerializer(serializers.ModelSerializer):
             "identified_in_tfoms",
             "identified_at",
         ]
-
-    def get_enp(self, person: Person) -> str:
-        """The ЕНП of the latest policy that has one."""
-        policies = sorted(person.policies.all(), key=lambda p: p.valid_from, reverse=True)
-        return next((p.enp for p in policies if p.enp), "")
 
 
 class DocumentSerializer(serializers.ModelSerializer):

@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from servicelog.audit import audit_record
 from servicelog.models import AuditAction
@@ -61,8 +61,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/login.html", {"form": form, "error": error, "next": next_url})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def logout_view(request: HttpRequest) -> HttpResponse:
+    """Logout is a POST (the header button); a typed-in GET only leads back to the portal."""
+    if request.method == "GET":
+        return redirect("home")
     if request.user.is_authenticated:
         audit_record(action=AuditAction.LOGOUT, request=request)
     logout(request)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 from django.http import HttpRequest
@@ -11,11 +13,28 @@ from django.http import HttpRequest
 from .models import AuditAction, AuditEvent
 
 
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    """The client address; behind the load balancer the first X-Forwarded-For hop."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    ip = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR", "")
-    return ip or None
+    """The client address. X-Forwarded-For is believed only when the direct peer is one of our own
+    proxies (TRUSTED_PROXIES), and then only its right-most hop that is not one of them."""
+    remote = _valid_ip(request.META.get("REMOTE_ADDR", ""))
+    trusted = set(settings.TRUSTED_PROXIES)
+    if remote is None or remote not in trusted:
+        return remote
+    hops = [hop for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        ip = _valid_ip(hop)
+        if ip is None:
+            return remote
+        if ip not in trusted:
+            return ip
+    return remote
 
 
 def audit_record(

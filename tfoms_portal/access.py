@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
@@ -39,21 +40,28 @@ def mo_scope_paths(model: type[Model]) -> tuple[str, ...]:
 def scope(queryset: QuerySet[M], workplace: Workplace | None) -> QuerySet[M]:
     """Every МО-owned queryset goes through here: the ЦОД admin sees all, others their own МО only.
 
-    A model owned through several paths (a person: attachments or treatment cases) is filtered by a
-    subquery of primary keys, so no duplicates and no DISTINCT leak into the caller's query.
+    A model with `REGION_WIDE_WHEN_NULL` (runs, log lines) shows its region-wide rows, those without
+    an МО, to everyone. A model owned through several paths (a person: attachments or treatment
+    cases) is filtered by subqueries of primary keys, so no duplicates and no DISTINCT leak into the
+    caller's query.
     """
     if workplace is None:
         return queryset.none()
     if workplace.sees_all_mo:
         return queryset
     paths = mo_scope_paths(queryset.model)
-    condition = Q()
-    for path in paths:
-        condition |= Q(**{path: workplace.mo_id})
+    model = queryset.model
     if len(paths) == 1 and "__" not in paths[0]:
-        return queryset.filter(condition)
-    owned = queryset.model._default_manager.filter(condition).values("pk")
-    return queryset.filter(pk__in=owned)
+        condition = Q(**{paths[0]: workplace.mo_id})
+    else:
+        # Through joins: one primary-key subquery per path, so no duplicate rows and no OR across
+        # two one-to-many joins (which would multiply rows on a real region).
+        condition = Q()
+        for path in paths:
+            condition |= Q(pk__in=model._default_manager.filter(**{path: workplace.mo_id}).values("pk"))
+    if getattr(model, "REGION_WIDE_WHEN_NULL", False):
+        condition |= Q(**{f"{paths[0]}__isnull": True})  # region-wide rows (a scheduled run) belong to all
+    return queryset.filter(condition)
 
 
 def get_scoped_or_404(queryset: QuerySet[M], workplace: Workplace | None, **lookup: Any) -> M:
@@ -124,7 +132,7 @@ def workplace_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], C
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                return redirect(f"{reverse('login')}?next={request.path}")
+                return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
             workplace: Workplace | None = getattr(request, "workplace", None)
             if workplace is None:
                 return redirect("workplace")
@@ -168,7 +176,7 @@ class MenuEntry:
 _PERSONS = MenuEntry("Поиск людей", "person_list")
 _IDENT = MenuEntry("Пакетная идентификация ТФОМС", None, "в разработке")
 _ATTACH_FILE = MenuEntry("Выгрузка прикреплений", None, "в разработке")
-_JOURNAL = MenuEntry("Журнал работы сервисов", None, "в разработке")
+_JOURNAL = MenuEntry("Журнал работы сервисов", "journal")
 _PLANS = MenuEntry("Планы диспансеризации и профилактических медицинских осмотров", None, "в разработке")
 
 SIDEBAR: dict[str, tuple[str, list[MenuEntry]]] = {

@@ -26,7 +26,9 @@ class PortalAdminSite(admin.AdminSite):
     index_title = "Справочники и данные обмена"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return is_dc_admin(request.user)
+        """Only while working in the АРМ администратора ЦОД: the admin sees every МО's data."""
+        workplace = getattr(request, "workplace", None)
+        return is_dc_admin(request.user) and workplace is not None and workplace.role == Role.DC_ADMIN
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """One login page for the whole portal (throttled, audited); a signed-in non-ЦОД user gets 403."""

@@ -110,6 +110,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic too (the demo)
 # gunicorn serves static files itself (WhiteNoise): one image, no extra web server needed.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -140,8 +141,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
-# Failed logins: this many per username or per address within the window lock further attempts.
+# Failed logins within the window that lock further attempts: per username, and per client address
+# (higher: a whole МО may share one address).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=50)
+# Our own reverse proxies / load balancers: only their X-Forwarded-For is believed.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 
 # The region: KOD_TF of F010 (59 = Пермский край). Codes of its МО and СМО start with it.
@@ -157,7 +162,12 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "close-dead-runs": {"task": "servicelog.close_dead_runs", "schedule": 60.0},
+}
+
+# A run without a heartbeat for this long is closed as "Завершено с ошибкой" by the sweep (E3).
+TFOMS_RUN_DEAD_AFTER_SECONDS = env.int("TFOMS_RUN_DEAD_AFTER_SECONDS", default=15 * 60)
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
 

@@ -38,6 +38,18 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(client, mo
     assert "_auth_user_id" not in client.session
 
 
+def test_other_users_at_the_same_address_are_not_locked_out(client, mo_admin_a, mo_admin_b, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 6
+    for _ in range(3):
+        login(client, "mo_admin_a", "nope")
+    assert login(client, "mo_admin_b").url == "/workplace/"  # same address, another user: fine
+    client.post("/logout/")
+    for name in ("x1", "x2", "x3"):
+        login(client, name, "nope")
+    assert "Слишком много неудачных попыток" in login(client, "mo_admin_b").content.decode()
+
+
 def test_disabled_user_gets_a_clear_message(client, mo_admin_a):
     mo_admin_a.user.is_active = False
     mo_admin_a.user.save()
@@ -130,9 +142,19 @@ def test_logout_is_audited_and_ends_the_session(client, mo_admin_a, enter):
     assert client.get("/").status_code == 302
 
 
-def test_idle_session_expiry_is_configured(settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
-    assert settings.SESSION_COOKIE_AGE == 30 * 60
+def test_idle_session_expires(enter, mo_admin_a, settings):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    client = enter(mo_admin_a)
+    assert client.get("/").status_code == 200
+    session = Session.objects.get(session_key=client.session.session_key)
+    assert session.expire_date > timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+    Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get("/persons/")
+    assert response.status_code == 302 and response.url.startswith("/login/")
 
 
 @pytest.mark.parametrize(
@@ -153,8 +175,11 @@ def test_sidebar_per_workplace(enter, mo_a, role, title, present, absent):
     assert "в разработке" in page  # pages of later issues are named plainly, not faked
 
 
-def test_admin_is_for_the_dc_admin_only(enter, dc_admin, mo_admin_a):
+def test_admin_is_for_the_dc_admin_workplace_only(enter, dc_admin, mo_admin_a):
     assert enter(dc_admin).get("/admin/registry/person/").status_code == 200
+    # the same ЦОД admin working in an МО admin workplace does not get the admin
+    same_user_as_mo_admin = WorkplaceFactory(user=dc_admin.user, mo=mo_admin_a.mo, role=Role.MO_ADMIN)
+    assert enter(same_user_as_mo_admin).get("/admin/registry/person/", follow=True).status_code == 403
     assert enter(mo_admin_a).get("/admin/registry/person/", follow=True).status_code == 403
     assert Client().get("/admin/", follow=True).redirect_chain[-1][0].startswith("/login/")
 

@@ -22,6 +22,21 @@ def ivanov(mo_a):
 
 
 @pytest.fixture
+def decoy(mo_a):
+    """Same МО as Иванов, matching none of the search criteria: filters must exclude him."""
+    person = PersonFactory(
+        last_name="Смирнов",
+        first_name="Олег",
+        middle_name="",
+        birth_date=dt.date(1970, 1, 2),
+        snils="12345678964",
+    )
+    AttachmentFactory(person=person, mo=mo_a)
+    PolicyFactory(person=person, enp="5956410884000013")
+    return person
+
+
+@pytest.fixture
 def petrova(mo_b):
     person = PersonFactory(last_name="Петрова", first_name="Мария", sex=2, birth_date=dt.date(1990, 5, 1))
     CaseFactory(person=person, mo=mo_b, number="B-1")  # belongs to МО B by a treatment case only
@@ -42,9 +57,10 @@ def search(client, **params):
         {"fio": "Иванов", "snils": "11223344595"},
     ],
 )
-def test_search_finds_by_each_criterion(enter, mo_admin_a, ivanov, params):
+def test_search_finds_by_each_criterion(enter, mo_admin_a, ivanov, decoy, params):
     page = search(enter(mo_admin_a), **params)
     assert "Найдено: 1" in page and "Иванов Иван Петрович" in page
+    assert "Смирнов" not in page
 
 
 def test_search_does_not_show_another_mo(enter, mo_admin_a, mo_admin_b, ivanov, petrova):
@@ -70,7 +86,8 @@ def test_card_shows_documents_policies_attachments_identification(enter, mo_admi
     assert "Иванов Иван Петрович" in page
     assert "112-233-445 95" in page
     assert "5956410834000014" in page and "5704" in page
-    assert "590001" in page and "A-1" in page
+    attachments = page[page.index('data-testid="attachments"') :]
+    assert "<td>590001</td>" in attachments and "A-1" in page
     assert "Идентификация в ТФОМС" in page
     assert AuditEvent.objects.filter(action=AuditAction.PERSON_VIEWED, object_id=str(ivanov.pk)).count() == 1
 
@@ -81,10 +98,14 @@ def test_card_of_another_mo_is_404(enter, mo_admin_a, mo_admin_b, ivanov, petrov
     assert enter(mo_admin_a).get("/persons/999999/").status_code == 404
 
 
-def test_card_hides_cases_of_other_mo(enter, mo_admin_a, mo_b, ivanov):
+def test_card_hides_cases_and_attachments_of_other_mo(enter, mo_admin_a, mo_b, ivanov, dc_admin):
     CaseFactory(person=ivanov, mo=mo_b, number="FOREIGN-7")
+    AttachmentFactory(person=ivanov, mo=mo_b, site__number="777", date_from=dt.date(2010, 1, 1))
     page = enter(mo_admin_a).get(f"/persons/{ivanov.pk}/").content.decode()
     assert "A-1" in page and "FOREIGN-7" not in page
+    assert "<td>590002</td>" not in page and "<td>777</td>" not in page
+    everything = enter(dc_admin).get(f"/persons/{ivanov.pk}/").content.decode()
+    assert "FOREIGN-7" in everything and "<td>777</td>" in everything
 
 
 def test_enp_facet_mismatch_is_a_warning_only(enter, mo_admin_a, ivanov):
@@ -157,3 +178,38 @@ def test_openapi_schema_and_docs(enter, mo_admin_a):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/v1/persons/" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"birth_date": "garbage"}, {"fio": "a\x00b"}, {"enp": "12"}, {"snils": "1\x00"}],
+)
+def test_api_bad_query_is_a_400_with_the_message(enter, mo_admin_a, ivanov, params):
+    client = api_for(mo_admin_a, enter)
+    response = client.get("/api/v1/persons/", params)
+    assert response.status_code == 400
+    html = client.get("/api/v1/persons/", params, HTTP_ACCEPT="text/html")
+    assert html.status_code == 400
+
+
+@pytest.mark.parametrize("body", [{"username": "a\x00", "password": "x"}, {"username": ["x"]}, "[]"])
+def test_api_token_junk_is_a_400(body):
+    response = APIClient().post("/api/v1/auth/token/", body, format="json")
+    assert response.status_code == 400
+
+
+def test_card_names_document_and_policy_types_from_nsi(enter, mo_admin_a, ivanov):
+    from registry.models import NsiEntry
+
+    NsiEntry.objects.create(directory="F011", code="14", name="Паспорт гражданина Российской Федерации")
+    NsiEntry.objects.create(directory="F008", code="3", name="Полис ОМС единого образца")
+    page = enter(mo_admin_a).get(f"/persons/{ivanov.pk}/").content.decode()
+    assert "14 — Паспорт гражданина Российской Федерации" in page
+    assert "3 — Полис ОМС единого образца" in page
+
+
+def test_search_results_show_formatted_snils_and_one_enp(enter, mo_admin_a, ivanov):
+    PolicyFactory(person=ivanov, enp="5956410834000022", valid_from=dt.date(2010, 1, 1))
+    page = search(enter(mo_admin_a), fio="Иванов")
+    assert "112-233-445 95" in page
+    assert "5956410834000014" in page and "5956410834000022" not in page
