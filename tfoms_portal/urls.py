@@ -20,6 +20,7 @@ urlpatterns = [
     path("workplace/", registry_views.workplace_view, name="workplace"),
     path("persons/", registry_views.person_list_view, name="person_list"),
     path("persons/<int:person_id>/", registry_views.person_card_view, name="person_card"),
+    path("journal/", include("servicelog.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", registry_api.token_view, name="api_token"),
