@@ -1,5 +1,43 @@
-"""The fund's side (ТФОМС emulator): a separate program that imports no module of the portal.
+"""The fund's side (ТФОМС emulator), a separate program that imports no module of the portal.
 
-It answers the portal's packages over RabbitMQ and files; it is built with the RabbitMQ exchange
-(issue 4) and identification (issue 5). Until then the package only reserves its place in the layout.
+In process (the portal's locmem backend names `tfoms_emulator.handle` by dotted path) or over RabbitMQ
+with `python -m tfoms_emulator` (see server.py). It reads the portal's XSD files as data only.
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .core import Emulator, Faults, Message, Outcome, Queues, ReceivedAnswer
+
+__all__ = [
+    "Emulator",
+    "Faults",
+    "Message",
+    "Outcome",
+    "Queues",
+    "ReceivedAnswer",
+    "default_emulator",
+    "handle",
+    "reset",
+]
+
+_default = Emulator()
+
+
+def default_emulator() -> Emulator:
+    """The module-level instance behind handle() (tests set its faults and inspect its state)."""
+    return _default
+
+
+def handle(
+    package_type: str, properties: Mapping[str, Any], body: bytes, queue: str | None = None
+) -> list[Message]:
+    """The replies of the default instance to one message of the МО; see Emulator.process()."""
+    return _default.handle(package_type, properties, body, queue)
+
+
+def reset() -> None:
+    """Return the default instance to a fresh state: nothing known, nothing seen, no faults."""
+    _default.reset()

@@ -1,0 +1,100 @@
+"""Command line: `python -m tfoms_emulator [serve|push|declare] …` (serve is the default)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+import pika
+
+from .core import DEFAULT_PREFIX, Emulator, Faults, Queues
+from .server import Server, amqp_url, connection_parameters, declare_queues, publish
+
+COMMANDS = ("serve", "push", "declare")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--amqp", help="broker URL (default: $TFOMS_AMQP_URL, else the local guest broker)")
+    common.add_argument(
+        "--queue-prefix",
+        default=DEFAULT_PREFIX,
+        help=f"queue names are PREFIX + from_mis, from_mis.answer, to_mis, to_mis.answer"
+        f" (default {DEFAULT_PREFIX!r})",
+    )
+
+    parser = argparse.ArgumentParser(prog="python -m tfoms_emulator", description="ТФОМС emulator")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="answer the МО's packages (default)")
+    serve.add_argument("--reject-ratio", type=float, default=0.0, help="share answered ERROR 999")
+    serve.add_argument("--drop-ratio", type=float, default=0.0, help="share applied but not answered")
+    serve.add_argument("--duplicate-ratio", type=float, default=0.0, help="share answered twice")
+    serve.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    serve.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
+    serve.add_argument("--prefetch", type=int, default=10, help="unacked messages at a time")
+    serve.add_argument("--root", type=Path, default=None, help="where the XSD paths start (repository root)")
+
+    push = commands.add_parser("push", parents=[common], help="publish a file as the fund's package")
+    push.add_argument("type", help="package type, e.g. POLIS")
+    push.add_argument("file", type=Path)
+
+    commands.add_parser("declare", parents=[common], help="declare the queues and exit")
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    args = list(argv)
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help")):
+        args.insert(0, "serve")
+    return build_parser().parse_args(args)
+
+
+def _serve(args: argparse.Namespace, queues: Queues) -> int:
+    try:
+        faults = Faults(args.reject_ratio, args.drop_ratio, args.duplicate_ratio, args.delay, args.seed)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    server = Server(
+        Emulator(root=args.root, queues=queues, faults=faults), amqp_url(args.amqp), prefetch=args.prefetch
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    queues = Queues.with_prefix(args.queue_prefix)
+    if args.command == "serve":
+        return _serve(args, queues)
+
+    connection = pika.BlockingConnection(connection_parameters(amqp_url(args.amqp)))
+    try:
+        channel = declare_queues(connection, queues)
+        if args.command == "declare":
+            print("declared: " + ", ".join(queues.all()), flush=True)
+            return 0
+        channel.confirm_delivery()
+        message = Emulator(queues=queues).push(args.type, args.file.read_bytes())
+        publish(channel, message)
+        print(f"{args.type} {message['properties']['message_id']} → {message['queue']}", flush=True)
+        return 0
+    finally:
+        connection.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
