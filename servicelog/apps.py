@@ -6,3 +6,27 @@ from django.apps import AppConfig
 class ServicelogConfig(AppConfig):
     name = "servicelog"
     verbose_name = "Журнал работы сервисов"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from tfoms_portal import messaging
+
+        from .catalog import services_sync
+
+        post_migrate.connect(services_sync, sender=self)
+
+        from .formats import ANSWER_XSD, answer_build
+        from .registry import PackageType, register_package_type
+
+        # Our answers to the fund's packages travel through the outbox like any package.
+        register_package_type(
+            PackageType(
+                code="ANSWER",
+                family="answer",
+                rank=0,
+                xsd=ANSWER_XSD,
+                builder=answer_build,
+                queue=messaging.FROM_MIS_ANSWER,
+            )
+        )

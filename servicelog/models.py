@@ -171,6 +171,7 @@ class Operation(models.TextChoices):
     UPDATE = "Update", "Изменение"
     DELETE = "Delete", "Удаление"
     QUERY = "Query", "Запрос"
+    ANSWER = "Answer", "Ответ"
 
 
 class Direction(models.TextChoices):
@@ -210,6 +211,8 @@ class Package(models.Model):
     content_hash = models.CharField("хэш содержимого", max_length=64)
     ordering_key = models.CharField("ключ очерёдности", max_length=128, blank=True)
     sequence = models.BigIntegerField("номер в очереди", default=0)
+    send_attempts = models.PositiveIntegerField("неудачных отправок", default=0)
+    next_attempt_at = models.DateTimeField("следующая попытка", null=True, blank=True, db_index=True)
     do_not_send = models.BooleanField("не отправлять пакет", default=False)
     do_not_send_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -22,7 +22,10 @@ Job = Callable[..., None]
 
 @dataclass(frozen=True)
 class PackageType:
-    """A kind of package: its family (an ordering key part), rank within the family, XSD and code."""
+    """A kind of outbound package: family (an ordering key part), rank, XSD, builder, reply handler.
+
+    `check(payload)` may return readable Russian errors before the XSD speaks (e.g. "no doctor");
+    `queue` is the logical queue of tfoms_portal.messaging it is published to."""
 
     code: str
     family: str
@@ -30,9 +33,26 @@ class PackageType:
     xsd: Path | None
     builder: Builder
     reply_handler: ReplyHandler | None = None
+    check: Callable[[dict[str, Any]], list[str]] | None = None
+    queue: str = "from_mis"
+
+
+# handler(package, root) -> None; raise InboundRejected with the errors to refuse the package
+InboundHandler = Callable[["Package", etree._Element], None]
+
+
+@dataclass(frozen=True)
+class InboundType:
+    """A kind of package the fund sends us: its XSD, the service it belongs to and its handler."""
+
+    code: str
+    service: str
+    xsd: Path | None
+    handler: InboundHandler
 
 
 _package_types: dict[str, PackageType] = {}
+_inbound_types: dict[str, InboundType] = {}
 _service_jobs: dict[str, list[Job]] = {}
 
 
@@ -58,6 +78,19 @@ def get_package_type(code: str) -> PackageType:
         return _package_types[code]
     except KeyError as exc:
         raise UnknownPackageType(f"Неизвестный тип пакета: {code}") from exc
+
+
+def register_inbound_type(inbound: InboundType) -> InboundType:
+    _inbound_types[inbound.code] = inbound
+    return inbound
+
+
+def unregister_inbound_type(code: str) -> None:
+    _inbound_types.pop(code, None)
+
+
+def get_inbound_type(code: str) -> InboundType | None:
+    return _inbound_types.get(code)
 
 
 def register_service_job(code: str) -> Callable[[Job], Job]:

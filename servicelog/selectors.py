@@ -51,4 +51,4 @@ def run_package_counts(*, workplace: Workplace | None, run_ids: list[int]) -> di
 
 
 def run_log(*, workplace: Workplace | None, run: ServiceRun) -> QuerySet[LogEntry]:
-    return scope(LogEntry.objects.filter(run=run), workplace).order_by("at", "id")
+    return scope(LogEntry.objects.filter(run=run), workplace).select_related("package").order_by("at", "id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from .models import (
 from .registry import get_package_type, service_jobs
 
 S = PackageStatus
+logger = logging.getLogger(__name__)
 
 # The log text of each status, word for word as C1 / §4.4.5.3.1.1 has it.
 STATUS_MESSAGES: dict[str, str] = {
@@ -50,8 +52,10 @@ STATUS_MESSAGES: dict[str, str] = {
 # Allowed transitions; "" is a package not yet saved. A resend goes back to Сформирован.
 TRANSITIONS: dict[str, frozenset[str]] = {
     "": frozenset({S.FORM_ERROR, S.FORMED, S.RECEIVED}),
-    S.FORMED: frozenset({S.SENT, S.SEND_ERROR}),
-    S.SEND_ERROR: frozenset({S.SENT, S.SEND_ERROR, S.FORMED}),
+    # The fund may answer a package whose confirm we never saw (published, then the relay or the
+    # connection died): its answer is the truth, so Сформирован/Ошибка отправки accept it too.
+    S.FORMED: frozenset({S.SENT, S.SEND_ERROR, S.ACCEPTED, S.REJECTED_BY_FUND}),
+    S.SEND_ERROR: frozenset({S.SENT, S.SEND_ERROR, S.FORMED, S.ACCEPTED, S.REJECTED_BY_FUND}),
     S.SENT: frozenset({S.ACCEPTED, S.REJECTED_BY_FUND}),
     S.REJECTED_BY_FUND: frozenset({S.FORMED}),
     S.RECEIVED: frozenset({S.PROCESSED, S.REJECTED}),
@@ -123,8 +127,9 @@ class PersonKeys:
     fio: str = ""
 
 
-def content_hash(package_type: str, operation: str, object_id: str, payload: dict[str, Any]) -> str:
-    canonical = json.dumps([package_type, operation, object_id, payload], ensure_ascii=False, sort_keys=True)
+def content_hash(package_type: str, object_id: str, payload: dict[str, Any]) -> str:
+    """What the package says about its object, whatever the operation: SentObject compares it."""
+    canonical = json.dumps([package_type, object_id, payload], ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -160,7 +165,7 @@ def package_form(
     """Form one outbound package inside the caller's transaction: Сформирован, or Ошибка формирования
     with the XSD's errors. Returns None (and logs why) when the same content already failed to form."""
     kind = get_package_type(package_type)
-    digest = content_hash(package_type, operation, object_id, payload)
+    digest = content_hash(package_type, object_id, payload)
     last = Package.objects.filter(package_type=package_type, object_id=object_id).order_by("-id").first()
     if last is not None and last.status == S.FORM_ERROR and last.content_hash == digest:
         log_write(
@@ -190,12 +195,27 @@ def package_form(
         fio=person.fio[:200],
     )
     try:
-        root = kind.builder(payload, operation, package.message_id)
-        package.body = etree.tostring(root, encoding="utf-8", xml_declaration=True).decode("utf-8")
-        errors = validate(root, load_schema(kind.xsd)) if kind.xsd is not None else []
+        errors = kind.check(payload) if kind.check is not None else []
+        if not errors:
+            root = kind.builder(payload, operation, package.message_id)
+            package.body = etree.tostring(root, encoding="utf-8", xml_declaration=True).decode("utf-8")
+            errors = validate(root, load_schema(kind.xsd)) if kind.xsd is not None else []
     except Exception as exc:  # a builder that cannot build is a form error of this package, not of the run
         errors = [f"{type(exc).__name__}: {exc}"]
-    return package_set_status(package, S.FORM_ERROR if errors else S.FORMED, errors=errors, run=run)
+    package_set_status(package, S.FORM_ERROR if errors else S.FORMED, errors=errors, run=run)
+    if not errors and not any(entry[1] is relay_kick for entry in connection.run_on_commit):
+        transaction.on_commit(relay_kick)  # once per transaction, however many packages it forms
+    return package
+
+
+def relay_kick() -> None:
+    """After a forming commit: let the relay publish now rather than at its next scheduled pass."""
+    from .tasks import relay
+
+    try:
+        relay.delay()
+    except Exception:  # the broker of Celery is down: the scheduled pass will publish instead
+        logger.warning("relay kick failed; the scheduled relay will publish", exc_info=True)
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -332,10 +352,14 @@ def runs_close_dead(*, silent_for: timedelta | None = None) -> int:
     silent_for = silent_for or timedelta(seconds=settings.TFOMS_RUN_DEAD_AFTER_SECONDS)
     cutoff = timezone.now() - silent_for
     closed = 0
-    for dead in ServiceRun.objects.filter(result=RunResult.RUNNING, heartbeat_at__lt=cutoff).select_related(
-        "mo"
-    ):
+    running = ServiceRun.objects.filter(result=RunResult.RUNNING).select_related("mo")
+    for dead in running.filter(heartbeat_at__lt=cutoff).exclude(trigger=RunTrigger.CONSUMER):
         last = timezone.localtime(dead.heartbeat_at)
         run_finish(dead, error=f"Запуск прерван: нет признаков работы с {last:%d.%m.%Y %H:%M:%S}.")
+        closed += 1
+    # The consumer's standing "Приём пакетов" runs live for a day; yesterday's are closed now.
+    today_key = f"in:{timezone.localdate().isoformat()}"
+    for finished_day in running.filter(trigger=RunTrigger.CONSUMER).exclude(scope_key=today_key):
+        run_finish(finished_day)
         closed += 1
     return closed

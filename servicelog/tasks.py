@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .models import ServiceRun
+from .relay import relay_run
 from .services import run_execute, runs_close_dead
 
 
@@ -18,3 +19,10 @@ def execute_run(run_id: int) -> str:
     """Carry out a run opened by a person (the page opened it, so refusals were shown at once)."""
     run = ServiceRun.objects.select_related("service", "mo").get(pk=run_id)
     return run_execute(run).result
+
+
+@shared_task(name="servicelog.relay", ignore_result=True)
+def relay() -> dict[str, int]:
+    """Publish what is due; beat runs it every few seconds and forming kicks it after commit."""
+    stats = relay_run()
+    return {"sent": stats.sent, "failed": stats.failed, "keys": stats.keys}

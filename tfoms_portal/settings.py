@@ -155,6 +155,30 @@ REGION_CODE = env.str("REGION_CODE", default="59")
 # The fund's RabbitMQ. Empty = in-process (locmem) exchange with the built-in emulator.
 TFOMS_AMQP_URL = _secret("TFOMS_AMQP_URL")
 TFOMS_DECLARE_QUEUES = env.bool("TFOMS_DECLARE_QUEUES", default=True)
+TFOMS_LOCMEM_PEER = env.str("TFOMS_LOCMEM_PEER", default="tfoms_emulator.handle")
+TFOMS_APP_ID = env.str("TFOMS_APP_ID", default="TfomsPortal")
+# Queue names (DESIGN §3, formats §2.2) and a prefix for all of them (isolates test runs).
+TFOMS_QUEUE_PREFIX = env.str("TFOMS_QUEUE_PREFIX", default="")
+TFOMS_QUEUES = {
+    "from_mis": env.str("TFOMS_QUEUE_FROM_MIS", default="tfoms.from_mis"),
+    "from_mis_answer": env.str("TFOMS_QUEUE_FROM_MIS_ANSWER", default="tfoms.from_mis.answer"),
+    "to_mis": env.str("TFOMS_QUEUE_TO_MIS", default="tfoms.to_mis"),
+    "to_mis_answer": env.str("TFOMS_QUEUE_TO_MIS_ANSWER", default="tfoms.to_mis.answer"),
+    "iszl_request": env.str("TFOMS_QUEUE_ISZL_REQUEST", default="iszl.request"),
+    "iszl_reply": env.str("TFOMS_QUEUE_ISZL_REPLY", default="iszl.reply"),
+    "iszl_rpc": env.str("TFOMS_QUEUE_ISZL_RPC", default="iszl.rpc"),
+}
+TFOMS_AMQP_HEARTBEAT = env.int("TFOMS_AMQP_HEARTBEAT", default=60)
+TFOMS_AMQP_CONNECT_ATTEMPTS = env.int("TFOMS_AMQP_CONNECT_ATTEMPTS", default=3)
+# Unconfirmed messages in flight, and how long to wait for the broker's confirms.
+TFOMS_CONFIRM_WINDOW = env.int("TFOMS_CONFIRM_WINDOW", default=200)
+TFOMS_CONFIRM_TIMEOUT_SECONDS = env.int("TFOMS_CONFIRM_TIMEOUT_SECONDS", default=30)
+TFOMS_RELAY_BATCH = env.int("TFOMS_RELAY_BATCH", default=500)
+TFOMS_CONSUMER_PREFETCH = env.int("TFOMS_CONSUMER_PREFETCH", default=50)
+# Automatic retries of "Ошибка отправки": back-off doubling from the base up to the max, then a person.
+TFOMS_SEND_RETRY_BASE_SECONDS = env.int("TFOMS_SEND_RETRY_BASE_SECONDS", default=30)
+TFOMS_SEND_RETRY_MAX_SECONDS = env.int("TFOMS_SEND_RETRY_MAX_SECONDS", default=3600)
+TFOMS_SEND_MAX_ATTEMPTS = env.int("TFOMS_SEND_MAX_ATTEMPTS", default=10)
 
 # Celery has its own broker, never the fund's. Empty = tasks run in-process (the embedded demo).
 CELERY_BROKER_URL = _secret("CELERY_BROKER_URL")
@@ -164,6 +188,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "close-dead-runs": {"task": "servicelog.close_dead_runs", "schedule": 60.0},
+    "relay": {"task": "servicelog.relay", "schedule": env.float("TFOMS_RELAY_EVERY_SECONDS", default=5.0)},
 }
 
 # A run without a heartbeat for this long is closed as "Завершено с ошибкой" by the sweep (E3).
@@ -200,4 +225,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"celery.app.trace": {"level": "WARNING"}},  # one line per relay pass is noise
 }

@@ -18,12 +18,22 @@ def _database_ok() -> tuple[bool, str]:
     return True, connection.vendor
 
 
+def _broker_ok() -> tuple[bool, str]:
+    from . import messaging
+
+    backend = messaging.get_backend()
+    error = backend.ping()
+    return (False, error) if error else (True, type(backend).__name__.removesuffix("Backend").lower())
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when every dependency answers, 503 otherwise; the broker joins here with messaging."""
-    ok, detail = _database_ok()
-    checks = {"database": {"ok": ok, "detail": detail}}
+    """200 when every dependency answers (the database, the fund's broker), 503 otherwise."""
+    checks = {}
+    for name, probe in (("database", _database_ok), ("broker", _broker_ok)):
+        ok, detail = probe()
+        checks[name] = {"ok": ok, "detail": detail}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +31,8 @@ PROCESS_COMMANDS: dict[str, list[str]] = {
     ],
     "worker": ["celery", "-A", "tfoms_portal", "worker", "-l", "INFO"],
     "beat": ["celery", "-A", "tfoms_portal", "beat", "-l", "INFO", "--schedule", "/tmp/celerybeat-schedule"],
+    "consumer": ["python", "manage.py", "runconsumer"],
+    "emulator": ["python", "-m", "tfoms_emulator", "serve"],
 }
 
 
@@ -145,3 +148,71 @@ def test_celery_beat_starts(tmp_path):
         _wait_for_output(proc, "beat: Starting")
     finally:
         _stop(proc)
+
+
+def _delete_queues(url: str, names: list[str]) -> None:
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    for name in names:
+        channel.queue_delete(name)
+    connection.close()
+
+
+@pytest.mark.amqp
+def test_consumer_starts_and_stops_on_sigterm(tmp_path):
+    prefix = f"proc{os.getpid()}."
+    env = _env(tmp_path, TFOMS_QUEUE_PREFIX=prefix)
+    proc = subprocess.Popen(
+        _argv(PROCESS_COMMANDS["consumer"]),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for_output(proc, "consumer ready")
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=20)[0]
+        assert proc.returncode == 0 and "consumer stopped" in rest
+    finally:
+        _stop(proc)
+        _delete_queues(
+            env["TFOMS_AMQP_URL"],
+            [
+                f"{prefix}{q}"
+                for q in (
+                    "tfoms.from_mis",
+                    "tfoms.from_mis.answer",
+                    "tfoms.to_mis",
+                    "tfoms.to_mis.answer",
+                    "iszl.request",
+                    "iszl.reply",
+                    "iszl.rpc",
+                )
+            ],
+        )
+
+
+@pytest.mark.amqp
+def test_emulator_starts_and_stops_on_sigterm(tmp_path):
+    prefix = f"emu{os.getpid()}."
+    env = _env(tmp_path)
+    argv = [*_argv(PROCESS_COMMANDS["emulator"]), "--queue-prefix", prefix]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        _wait_for_output(proc, "ready")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+        assert proc.returncode == 0
+    finally:
+        _stop(proc)
+        _delete_queues(
+            env["TFOMS_AMQP_URL"],
+            [f"{prefix}{q}" for q in ("from_mis", "from_mis.answer", "to_mis", "to_mis.answer")],
+        )

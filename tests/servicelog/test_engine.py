@@ -186,7 +186,7 @@ def test_inbound_transitions_write_the_c1_texts(mo_a):
 
 @pytest.mark.parametrize(
     ("path", "bad"),
-    [([], S.ACCEPTED), ([S.SENT, S.ACCEPTED], S.REJECTED_BY_FUND), ([], S.PROCESSED), ([S.SENT], S.FORMED)],
+    [([], S.RECEIVED), ([S.SENT, S.ACCEPTED], S.REJECTED_BY_FUND), ([], S.PROCESSED), ([S.SENT], S.FORMED)],
 )
 def test_impossible_transitions_are_refused(test_type, a_run, mo_a, path, bad):
     package = form(a_run, mo_a)

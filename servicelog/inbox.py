@@ -1,0 +1,274 @@
+"""The consumer's side: each inbound message applied once, in one transaction with its effect (DESIGN §3).
+
+A message that cannot be parsed, validated or handled is stored as Отклонен with its errors and
+answered with ANSWER ERROR (through the outbox), and the consumer acks it: never a requeue loop.
+Only a database failure propagates, so the message stays unacked and comes back when it recovers.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from lxml import etree
+
+from tfoms_portal import messaging
+from tfoms_portal.formats.xml import XmlRejected, load_schema, parse_xml, validate
+
+from .formats import ANSWER_XSD, answer_parse
+from .models import (
+    Attempt,
+    Direction,
+    InboundMessage,
+    Operation,
+    Package,
+    PackageStatus,
+    RunResult,
+    RunTrigger,
+    SentObject,
+    Service,
+    ServiceRun,
+)
+from .registry import get_inbound_type, get_package_type
+from .services import content_hash, log_write, package_form, package_set_status
+
+S = PackageStatus
+logger = logging.getLogger(__name__)
+DEFAULT_SERVICE = "tfoms_auto"
+# F012-style codes of our ANSWER ERROR (formats §8.6)
+CODE_INVALID = 901
+CODE_WRONG_VALUE = 904
+
+
+class InboundRejected(Exception):
+    """A domain handler refuses the fund's package; each error becomes an ERROR_RESULT."""
+
+    def __init__(self, errors: list[str], code: int = CODE_WRONG_VALUE) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+        self.code = code
+
+
+def receiving_run(service_code: str) -> ServiceRun:
+    """The service's standing run "Приём пакетов" of today, where inbound packages belong."""
+    service = Service.objects.get(code=service_code)
+    key = f"in:{timezone.localdate().isoformat()}"
+    now = timezone.now()
+    run = ServiceRun.objects.filter(service=service, scope_key=key).first()
+    if run is not None:
+        ServiceRun.objects.filter(pk=run.pk, result=RunResult.RUNNING).update(heartbeat_at=now)
+        return run
+    try:
+        with transaction.atomic():
+            run = ServiceRun.objects.create(
+                service=service, scope_key=key, trigger=RunTrigger.CONSUMER, started_at=now, heartbeat_at=now
+            )
+            log_write(run=run, message="Приём пакетов от ТФОМС")
+    except IntegrityError:  # another consumer opened it a moment ago
+        run = ServiceRun.objects.get(service=service, scope_key=key)
+    return run
+
+
+def inbound_handle(message: messaging.InMessage) -> None:
+    """Apply one inbound message, once. Called by the consumer, which acks after this returns."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                inbox = InboundMessage.objects.create(
+                    source=message.queue, message_id=message.message_id[:64]
+                )
+        except IntegrityError:
+            log_write(
+                run=receiving_run(DEFAULT_SERVICE),
+                message=f"Повторное сообщение {message.message_id} из очереди {message.queue} пропущено: "
+                f"оно уже обработано.",
+            )
+            return
+        try:
+            root = parse_xml(message.body)
+        except XmlRejected as exc:
+            _reject_unreadable(message, inbox, [str(exc)])
+            return
+        if root.tag == "ANSWER":
+            _answer_apply(message, root, inbox)
+        else:
+            _package_apply(message, root, inbox)
+
+
+# --- the fund's answers to our packages ------------------------------------------------------
+
+
+def _answer_apply(message: messaging.InMessage, root: etree._Element, inbox: InboundMessage) -> None:
+    errors = validate(root, load_schema(ANSWER_XSD))
+    if errors:
+        _reject_unreadable(message, inbox, errors, package_type="ANSWER")
+        return
+    answer = answer_parse(root)
+    answered_uuid: uuid.UUID | None
+    try:
+        answered_uuid = uuid.UUID(answer.message_id)
+    except ValueError:
+        answered_uuid = None
+    package = (
+        Package.objects.select_for_update().filter(uuid=answered_uuid, direction=Direction.OUT).first()
+        if answered_uuid
+        else None
+    )
+    if package is None:
+        _reject_unreadable(
+            message,
+            inbox,
+            [f"Ответ на неизвестный пакет: MESSAGE_ID={answer.message_id}"],
+            package_type="ANSWER",
+        )
+        return
+    inbox.package = package
+    inbox.save(update_fields=["package"])
+    if package.status in (S.ACCEPTED, S.REJECTED_BY_FUND):
+        log_write(
+            package=package,
+            run=package.run,
+            message=f"Повторный ответ ТФОМС (сообщение {message.message_id}) пропущен: пакет уже "
+            f"в статусе «{package.get_status_display()}».",
+        )
+        return
+    errors_text = [f"{code} {text}".strip() for code, text in answer.errors] or (
+        [] if answer.ok else ["ТФОМС вернул RESULT=ERROR без описания"]
+    )
+    package.reply = {**answer.as_json(), "message_id": message.message_id, "at": timezone.now().isoformat()}
+    package.save(update_fields=["reply"])
+    Attempt.objects.create(
+        package=package, kind=Attempt.Kind.REPLY, ok=answer.ok, detail="; ".join(errors_text) or "OK"
+    )
+    package_set_status(package, S.ACCEPTED if answer.ok else S.REJECTED_BY_FUND, errors=errors_text)
+    if answer.ok:
+        SentObject.objects.update_or_create(
+            package_type=package.package_type,
+            object_id=package.object_id,
+            defaults={
+                "mo": package.mo,
+                "accepted_hash": package.content_hash,
+                "accepted_at": timezone.now(),
+                "last_package": package,
+                "deleted": package.operation == Operation.DELETE,
+            },
+        )
+    kind = get_package_type(package.package_type)
+    if kind.reply_handler is not None:
+        kind.reply_handler(package, package.reply)
+
+
+# --- the fund's own packages -----------------------------------------------------------------
+
+
+def _payload_of(root: etree._Element) -> dict[str, Any]:
+    """`<Tag>: <Data>` of the journal: the leaf elements, the first occurrence of each tag."""
+    payload: dict[str, Any] = {}
+    for element in root.iter():
+        if isinstance(element.tag, str) and len(element) == 0 and element.tag not in payload:
+            payload[element.tag] = (element.text or "").strip()
+    return payload
+
+
+def _inbound_package(message: messaging.InMessage, root: etree._Element | None, package_type: str) -> Package:
+    try:
+        package_uuid = uuid.UUID(message.message_id)
+    except ValueError:
+        package_uuid = uuid.uuid4()
+    if Package.objects.filter(uuid=package_uuid).exists():
+        package_uuid = uuid.uuid4()
+    inbound = get_inbound_type(package_type)
+    operation = root.findtext("HEADER/OPERATIONTYPE") if root is not None else None
+    payload = _payload_of(root) if root is not None else {}
+    package = Package(
+        uuid=package_uuid,
+        service=Service.objects.get(code=inbound.service if inbound else DEFAULT_SERVICE),
+        direction=Direction.IN,
+        package_type=package_type[:64] or "НЕИЗВЕСТНЫЙ",
+        operation=operation if operation in Operation.values else Operation.INSERT,
+        payload=payload,
+        body=message.body.decode("utf-8", errors="replace")[:1_000_000],
+        content_hash=content_hash(package_type, message.message_id, payload),
+        object_id=message.message_id[:64],
+    )
+    package.run = receiving_run(package.service.code)
+    package_set_status(package, S.RECEIVED)
+    return package
+
+
+def _answer_fund(message: messaging.InMessage, package: Package, errors: list[tuple[int, str]]) -> None:
+    """Our ANSWER goes through the outbox, in this same transaction: it cannot be lost."""
+    assert package.run is not None
+    package_form(
+        run=package.run,
+        package_type="ANSWER",
+        operation=Operation.ANSWER,
+        object_id=str(package.uuid),
+        payload={
+            "QUEUE_NAME": message.queue,
+            "TYPE": package.package_type,
+            "MESSAGE_ID": message.message_id,
+            "RESULT": "ERROR" if errors else "OK",
+            "ERRORS": [[code, text] for code, text in errors],
+        },
+        mo=package.mo,
+    )
+
+
+def _reject(message: messaging.InMessage, package: Package, errors: list[str], code: int) -> None:
+    package_set_status(package, S.REJECTED, errors=errors)
+    _answer_fund(message, package, [(code, text) for text in errors])
+
+
+def _reject_unreadable(
+    message: messaging.InMessage, inbox: InboundMessage, errors: list[str], package_type: str = ""
+) -> None:
+    package = _inbound_package(message, None, package_type or message.type)
+    inbox.package = package
+    inbox.save(update_fields=["package"])
+    _reject(message, package, errors, CODE_INVALID)
+
+
+def _package_apply(message: messaging.InMessage, root: etree._Element, inbox: InboundMessage) -> None:
+    package_type = message.type or str(root.tag)
+    package = _inbound_package(message, root, package_type)
+    inbox.package = package
+    inbox.save(update_fields=["package"])
+    inbound = get_inbound_type(package_type)
+    if inbound is None:
+        _reject(message, package, [f"Неизвестный тип пакета: {package_type}"], CODE_WRONG_VALUE)
+        return
+    errors = validate(root, load_schema(inbound.xsd)) if inbound.xsd is not None else []
+    if errors:
+        _reject(message, package, errors, CODE_INVALID)
+        return
+    try:
+        with transaction.atomic():
+            inbound.handler(package, root)
+    except InboundRejected as exc:
+        _reject(message, package, exc.errors, exc.code)
+        return
+    except DatabaseError:
+        raise  # the database is the problem, not the message: it stays unacked and comes back
+    except Exception as exc:  # a handler bug must not turn one message into a requeue loop
+        logger.exception("handler of %s failed", package_type)
+        _reject(message, package, [f"Внутренняя ошибка обработки: {type(exc).__name__}: {exc}"], 999)
+        return
+    package_set_status(package, S.PROCESSED)
+    _answer_fund(message, package, [])
+
+
+def consume_forever(*, should_stop: Any) -> None:
+    """The consumer loop of `runconsumer` (and the demo's thread): the fund's answers, then its packages."""
+    queues = [messaging.queue_name(messaging.TO_MIS_ANSWER), messaging.queue_name(messaging.TO_MIS)]
+    messaging.get_backend().consume(queues, _handle_with_fresh_connection, should_stop=should_stop)
+
+
+def _handle_with_fresh_connection(message: messaging.InMessage) -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()  # a long-lived process survives database restarts
+    inbound_handle(message)

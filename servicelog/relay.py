@@ -1,0 +1,159 @@
+"""The outbox relay: publishes Сформирован packages in order, with confirms and retries (DESIGN §3)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tfoms_portal import messaging
+
+from .models import Attempt, Direction, LogEntry, Package, PackageStatus
+from .registry import get_package_type
+from .services import log_write, package_set_status
+
+S = PackageStatus
+PENDING = (S.FORMED, S.SEND_ERROR)
+
+
+@dataclass
+class RelayStats:
+    sent: int = 0
+    failed: int = 0
+    keys: int = 0
+
+    def add(self, other: RelayStats) -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.keys += other.keys
+
+
+def _due(now: object) -> Q:
+    """Packages the relay may publish now: Сформирован, or Ошибка отправки whose retry is due."""
+    return Q(direction=Direction.OUT, do_not_send=False) & (
+        Q(status=S.FORMED) | Q(status=S.SEND_ERROR, next_attempt_at__lte=now)
+    )
+
+
+def _lock_key(ordering_key: str) -> bool:
+    """One relay works a key at a time (PostgreSQL advisory lock until commit). SQLite serialises
+    writers anyway, so there the lock is the database's own."""
+    if connection.vendor != "postgresql":
+        return True
+    key = int.from_bytes(hashlib.sha256(ordering_key.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+        return bool(cursor.fetchone()[0])
+
+
+def relay_run(*, backend: messaging.Backend | None = None) -> RelayStats:
+    """One pass over every ordering key with something due; each key in its own transaction."""
+    backend = backend or messaging.get_backend()
+    stats = RelayStats()
+    keys = list(
+        Package.objects.filter(_due(timezone.now())).values_list("ordering_key", flat=True).distinct()
+    )
+    for key in keys:
+        stats.add(relay_key(key, backend=backend))
+    return stats
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    seconds = settings.TFOMS_SEND_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.TFOMS_SEND_RETRY_MAX_SECONDS))
+
+
+def _waiting_note(package: Package, blocker: Package) -> None:
+    """Say once on the waiting package what it waits for."""
+    message = (
+        f"Ожидает отправки предшествующего пакета {blocker.package_type} от "
+        f"{timezone.localtime(blocker.created_at):%d.%m.%Y %H:%M:%S} ({blocker.get_status_display()})"
+    )
+    last = package.log.order_by("-id").values_list("message", flat=True).first()
+    if last != message:
+        log_write(package=package, run=package.run, level=LogEntry.Level.WARNING, message=message)
+
+
+@transaction.atomic
+def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
+    """Publish the due packages of one key in sequence order, stopping at the first that is not due.
+
+    Marked Отправлен only on the broker's confirm. Rows are claimed FOR UPDATE SKIP LOCKED; a lower
+    package locked by someone else (a resend, a flag) makes the key wait for the next pass."""
+    stats = RelayStats(keys=1)
+    if not _lock_key(ordering_key):
+        return stats
+    now = timezone.now()
+    pending = list(
+        Package.objects.filter(ordering_key=ordering_key, direction=Direction.OUT, do_not_send=False)
+        .filter(status__in=PENDING)
+        .select_for_update(skip_locked=True)
+        .order_by("sequence")[: settings.TFOMS_RELAY_BATCH]
+    )
+    if not pending:
+        return stats
+    lower_locked = (
+        Package.objects.filter(ordering_key=ordering_key, direction=Direction.OUT, do_not_send=False)
+        .filter(status__in=PENDING, sequence__lt=pending[0].sequence)
+        .exists()
+    )
+    if lower_locked:
+        return stats
+    batch: list[Package] = []
+    for package in pending:
+        due = package.status == S.FORMED or (
+            package.next_attempt_at is not None and package.next_attempt_at <= now
+        )
+        if not due:
+            waiting = pending[len(batch) + 1] if len(batch) + 1 < len(pending) else None
+            if waiting is not None:
+                _waiting_note(waiting, package)
+            break
+        batch.append(package)
+    if not batch:
+        return stats
+
+    messages = [
+        messaging.OutMessage(
+            queue=messaging.queue_name(get_package_type(p.package_type).queue),
+            body=p.body.encode("utf-8"),
+            message_id=p.message_id,
+            type=p.package_type,
+            reply_to=messaging.queue_name(messaging.TO_MIS_ANSWER),
+        )
+        for p in batch
+    ]
+    outcomes = {o.message_id: o for o in backend.publish(messages)}
+    for package in batch:
+        outcome = outcomes[package.message_id]
+        Attempt.objects.create(
+            package=package, kind=Attempt.Kind.PUBLISH, ok=outcome.ok, detail=outcome.error
+        )
+        if outcome.ok:
+            package_set_status(package, S.SENT)
+            package.next_attempt_at = None
+            package.save(update_fields=["next_attempt_at"])
+            stats.sent += 1
+            continue
+        stats.failed += 1
+        package.send_attempts += 1
+        if package.send_attempts < settings.TFOMS_SEND_MAX_ATTEMPTS:
+            package.next_attempt_at = now + _retry_delay(package.send_attempts)
+        else:
+            package.next_attempt_at = None
+        package.save(update_fields=["send_attempts", "next_attempt_at"])
+        package_set_status(package, S.SEND_ERROR, errors=[outcome.error])
+        if package.next_attempt_at is None:
+            log_write(
+                package=package,
+                run=package.run,
+                level=LogEntry.Level.WARNING,
+                message=f"Автоматические повторы исчерпаны ({package.send_attempts}): пакет ждёт решения "
+                f"администратора (повторная отправка или «Не отправлять пакет»).",
+            )
+    return stats
