@@ -15,7 +15,7 @@ from tfoms_portal import messaging
 
 from .models import Attempt, Direction, LogEntry, Package, PackageStatus
 from .registry import get_package_type
-from .services import log_write, package_set_status
+from .services import log_write, package_set_status, packages_set_status
 
 S = PackageStatus
 PENDING = (S.FORMED, S.SEND_ERROR)
@@ -56,7 +56,10 @@ def relay_run(*, backend: messaging.Backend | None = None) -> RelayStats:
     backend = backend or messaging.get_backend()
     stats = RelayStats()
     keys = list(
-        Package.objects.filter(_due(timezone.now())).values_list("ordering_key", flat=True).distinct()
+        Package.objects.filter(_due(timezone.now()))
+        .order_by("ordering_key")  # not the model's ordering: DISTINCT would take its columns too
+        .values_list("ordering_key", flat=True)
+        .distinct()
     )
     for key in keys:
         stats.add(relay_key(key, backend=backend))
@@ -129,17 +132,23 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
         for p in batch
     ]
     outcomes = {o.message_id: o for o in backend.publish(messages)}
-    for package in batch:
-        outcome = outcomes[package.message_id]
-        Attempt.objects.create(
-            package=package, kind=Attempt.Kind.PUBLISH, ok=outcome.ok, detail=outcome.error
+    Attempt.objects.bulk_create(
+        Attempt(
+            package=p,
+            kind=Attempt.Kind.PUBLISH,
+            ok=outcomes[p.message_id].ok,
+            detail=outcomes[p.message_id].error,
         )
-        if outcome.ok:
-            package_set_status(package, S.SENT)
-            package.next_attempt_at = None
-            package.save(update_fields=["next_attempt_at"])
-            stats.sent += 1
-            continue
+        for p in batch
+    )
+    sent = [p for p in batch if outcomes[p.message_id].ok]
+    if sent:
+        packages_set_status(sent, S.SENT)
+        Package.objects.filter(pk__in=[p.pk for p in sent], next_attempt_at__isnull=False).update(
+            next_attempt_at=None
+        )
+        stats.sent += len(sent)
+    for package in (p for p in batch if not outcomes[p.message_id].ok):
         stats.failed += 1
         package.send_attempts += 1
         if package.send_attempts < settings.TFOMS_SEND_MAX_ATTEMPTS:
@@ -147,7 +156,7 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
         else:
             package.next_attempt_at = None
         package.save(update_fields=["send_attempts", "next_attempt_at"])
-        package_set_status(package, S.SEND_ERROR, errors=[outcome.error])
+        package_set_status(package, S.SEND_ERROR, errors=[outcomes[package.message_id].error])
         if package.next_attempt_at is None:
             log_write(
                 package=package,

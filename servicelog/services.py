@@ -100,19 +100,30 @@ def package_set_status(
     package: Package, status: str, *, errors: Sequence[str] = (), run: ServiceRun | None = None
 ) -> Package:
     """The one way a package changes status: checks the life cycle and writes the C1 log line."""
-    current = package.status if package.pk else ""
-    if status not in TRANSITIONS[current]:
-        raise InvalidTransition(f"{package.package_type}: {current or 'новый'} → {status}")
-    message = STATUS_MESSAGES[status].format(errors="; ".join(errors) or "без описания")
-    package.status = status
-    package.result = message
-    package.status_changed_at = timezone.now()
-    if package.pk:
-        package.save(update_fields=["status", "result", "status_changed_at"])
-    else:
-        package.save()
-    log_write(message=message, run=run or package.run, package=package, level=LOG_LEVELS.get(status, "info"))
+    packages_set_status([package], status, errors=errors, run=run)
     return package
+
+
+def packages_set_status(
+    packages: Sequence[Package], status: str, *, errors: Sequence[str] = (), run: ServiceRun | None = None
+) -> None:
+    """The same for many packages at once (the relay's confirmed batch): one UPDATE, one INSERT."""
+    message = STATUS_MESSAGES[status].format(errors="; ".join(errors) or "без описания")
+    now = timezone.now()
+    for package in packages:
+        current = package.status if package.pk else ""
+        if status not in TRANSITIONS[current]:
+            raise InvalidTransition(f"{package.package_type}: {current or 'новый'} → {status}")
+        package.status, package.result, package.status_changed_at = status, message, now
+        if not package.pk:
+            package.save()
+    saved = [package.pk for package in packages]
+    Package.objects.filter(pk__in=saved).update(status=status, result=message, status_changed_at=now)
+    level = LOG_LEVELS.get(status, LogEntry.Level.INFO)
+    LogEntry.objects.bulk_create(
+        LogEntry(run_id=run.pk if run else p.run_id, package=p, mo_id=p.mo_id, level=level, message=message)
+        for p in packages
+    )
 
 
 # --- forming ---------------------------------------------------------------------------------
@@ -307,7 +318,8 @@ def run_finish(run: ServiceRun, *, error: str = "") -> ServiceRun:
 
 
 def run_execute(run: ServiceRun) -> ServiceRun:
-    """Run the service's registered jobs, each in its own transaction, and close the run."""
+    """Run the service's registered jobs, each in its own transaction (or, when the job says
+    `own_transactions`, in the transactions it opens itself), and close the run."""
     jobs = service_jobs(run.service.code)
     if not jobs:
         log_write(
@@ -319,6 +331,9 @@ def run_execute(run: ServiceRun) -> ServiceRun:
     try:
         for job in jobs:
             run_beat(run)
+            if getattr(job, "own_transactions", False):  # e.g. one transaction per loaded file
+                job(run=run, mo=run.mo)
+                continue
             with transaction.atomic():
                 job(run=run, mo=run.mo)
     except Exception as exc:  # recorded on the run, then the run is closed; nothing half-applied

@@ -98,11 +98,12 @@ def amqp(settings) -> Iterator[str]:
     settings.TFOMS_CONFIRM_TIMEOUT_SECONDS = 10
     messaging.reset_backend()
     assert messaging.get_backend().ping() == ""  # declares this test's queues
+    names = messaging.all_queues()  # taken now: a test may change the settings
     yield prefix
     messaging.reset_backend()
     connection = pika.BlockingConnection(pika.URLParameters(url))
     channel = connection.channel()
-    for name in [*messaging.all_queues(), f"{prefix}tfoms.from_mis.answer"]:
+    for name in names:
         channel.queue_delete(name)
     connection.close()
 

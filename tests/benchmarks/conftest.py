@@ -1,0 +1,3 @@
+"""Benchmarks share the suite's fixtures; they are collected only by `make bench`."""
+
+from tests.conftest import *  # noqa: F403
