@@ -1,4 +1,4 @@
-"""Command line: `python -m tfoms_emulator [serve|push|declare] …` (serve is the default)."""
+"""Command line: `python -m tfoms_emulator [serve|push|declare|answer-ident|watch-ident] …`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from types import FrameType
 
 import pika
 
+from . import ident
 from .core import DEFAULT_PREFIX, Emulator, Faults, Queues
 from .server import Server, amqp_url, connection_parameters, declare_queues, publish
 
-COMMANDS = ("serve", "push", "declare")
+COMMANDS = ("serve", "push", "declare", "answer-ident", "watch-ident")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +45,23 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("file", type=Path)
 
     commands.add_parser("declare", parents=[common], help="declare the queues and exit")
+
+    answer = commands.add_parser("answer-ident", help="answer one identification request DBF")
+    answer.add_argument("request", type=Path, help="the request DBF")
+    answer.add_argument("-o", "--out", type=Path, required=True, help="folder for the response (same name)")
+    answer.add_argument("--register", type=Path, help="register JSON (default: empty, everyone not found)")
+    answer.add_argument("--doc-fields", choices=sorted(ident.DOC_FIELD_NAMES), default="doctp")
+
+    watch = commands.add_parser("watch-ident", help="answer request DBFs appearing in a folder")
+    watch.add_argument(
+        "--in", dest="in_dir", type=Path, required=True, help="the portal's exchange out-folder"
+    )
+    watch.add_argument(
+        "--out", dest="out_dir", type=Path, required=True, help="the portal's exchange in-folder"
+    )
+    watch.add_argument("--register", type=Path, required=True, help="register JSON, reloaded when changed")
+    watch.add_argument("--interval", type=float, default=1.0, help="seconds between scans (default 1)")
+    watch.add_argument("--doc-fields", choices=sorted(ident.DOC_FIELD_NAMES), default="doctp")
     return parser
 
 
@@ -73,10 +91,52 @@ def _serve(args: argparse.Namespace, queues: Queues) -> int:
     return 0
 
 
+def _answer_ident(args: argparse.Namespace) -> int:
+    try:
+        register = ident.load_register(args.register) if args.register else ident.Register()
+        args.out.mkdir(parents=True, exist_ok=True)
+        content, counts = ident.build_response(
+            args.request.read_bytes(), register, doc_field_names=args.doc_fields
+        )
+    except (ident.RegisterError, ident.RequestError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    target = args.out / args.request.name
+    ident.write_atomically(target, content)
+    print(f"{args.request.name} → {target}: {counts.describe()}", flush=True)
+    return 0
+
+
+def _watch_ident(args: argparse.Namespace) -> int:
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"ready: {args.in_dir} → {args.out_dir}", flush=True)
+    ident.watch(
+        args.in_dir,
+        args.out_dir,
+        args.register,
+        interval=args.interval,
+        should_stop=lambda: stopping,
+        doc_field_names=args.doc_fields,
+    )
+    print("stopped", flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "answer-ident":
+        return _answer_ident(args)
+    if args.command == "watch-ident":
+        return _watch_ident(args)
     queues = Queues.with_prefix(args.queue_prefix)
     if args.command == "serve":
         return _serve(args, queues)
