@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -289,6 +292,7 @@ class DemoResult:
     counts: dict[str, int]
     users: list[tuple[str, list[str]]]  # username → workplaces as printable lines
     password: str
+    register: Path | None = None  # the built-in fund's register of insured persons
 
 
 class DemoError(Exception):
@@ -317,7 +321,83 @@ def seed_demo(persons: int = 2000, *, today: dt.date | None = None) -> DemoResul
         )
     builder = DemoBuilder(persons, today or timezone.localdate())
     with transaction.atomic():
-        return builder.build()
+        result = builder.build()
+    result.register = emulator_register_write(Path(settings.STORAGE_ROOT) / "emulator" / "register.json")
+    return result
+
+
+def emulator_register_write(path: Path) -> Path:
+    """The built-in fund's register of insured persons (its answers to identification requests), made
+    from the demo persons with deliberate differences: some unknown to the fund, some insured by another
+    СМО, some whose policy expired and was renewed, some with the fund's own errors (B4, R3)."""
+    rng = random.Random(SEED + 1)
+    smos = list(Smo.objects.filter(code__startswith=settings.REGION_CODE).order_by("code"))
+    register = []
+    persons = Person.objects.prefetch_related("documents", "policies__smo").order_by("pk")
+    for person in persons:
+        roll = rng.random()
+        if roll < 0.05:
+            continue  # the fund does not know this person
+        document = max(person.documents.all(), key=lambda d: d.issued_at or dt.date.min, default=None)
+        policies: list[dict[str, Any]] = []
+        for policy in sorted(person.policies.all(), key=lambda p: p.valid_from):
+            smo = policy.smo or smos[0]
+            policies.append(
+                {
+                    "type": policy.policy_type if policy.policy_type <= 5 else 3,
+                    "ser": policy.series,
+                    "num": policy.number,
+                    "enp": policy.enp,
+                    "smo": smo.code,
+                    "smo_ogrn": smo.ogrn,
+                    "okato": "57000",
+                    "dbeg": policy.valid_from.isoformat(),
+                    "dend": policy.valid_to.isoformat() if policy.valid_to else None,
+                }
+            )
+        if policies and 0.05 <= roll < 0.10:  # insured by another СМО since this year
+            other = next((s for s in smos if s.code != policies[-1]["smo"]), smos[0])
+            start = dt.date(timezone.localdate().year, 1, 1)
+            last = policies[-1]
+            if last["dbeg"] < start.isoformat():
+                last["dend"] = (start - DAY).isoformat()
+                policies.append(
+                    {
+                        **last,
+                        "smo": other.code,
+                        "smo_ogrn": other.ogrn,
+                        "dbeg": start.isoformat(),
+                        "dend": None,
+                    }
+                )
+        if policies and 0.10 <= roll < 0.14:  # the policy expired last year and was renewed
+            last = policies[-1]
+            renewal = dt.date(timezone.localdate().year, 1, 1)
+            if last["dbeg"] < renewal.isoformat() and last["dend"] is None:
+                last["dend"] = (renewal - DAY).isoformat()
+                policies.append({**last, "dbeg": renewal.isoformat(), "dend": None})
+        errors = [["Р04", "Расхождение ФИО с данными РС ЕРЗ"]] if 0.14 <= roll < 0.17 else []
+        register.append(
+            {
+                "bdzid": person.fund_person_id or 9_000_000 + person.pk,
+                "fam": person.last_name,
+                "im": person.first_name,
+                "ot": person.middle_name,
+                "dr": person.birth_date.isoformat(),
+                "w": person.sex,
+                "snils": person.snils,
+                "doc_type": document.doc_type if document else None,
+                "doc_ser": document.series if document else "",
+                "doc_num": document.number if document else "",
+                "policies": policies,
+                "errors": errors,
+            }
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"persons": register}, ensure_ascii=False, indent=0), encoding="utf-8")
+    temporary.replace(path)
+    return path
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -429,6 +509,7 @@ class DemoBuilder:
         self.build_policies()
         self.build_attachments()
         self.build_treatment_cases()
+        self.build_identification_queue()
         users = self.build_users()
         return DemoResult(counts=dict(self.counts), users=users, password=settings.DEMO_PASSWORD)
 
@@ -832,6 +913,23 @@ class DemoBuilder:
             counters[(case.mo.code, case.kind)] += 1
             case.number = f"{counters[(case.mo.code, case.kind)]:06d}"
         self._save("случаев лечения", cases)
+
+    def build_identification_queue(self) -> None:
+        """A few persons of each МО waiting for identification, so the form has work at once (B2)."""
+        now = timezone.now()
+        queued = 0
+        for mo_code, mo in self.mos.items():
+            candidates = [p.obj for p in self.people if p.mo_code == mo_code][:: max(1, self.n // 60)][:10]
+            for person in candidates:
+                person.identification_requested_at = now
+                person.identification_request_reason = Person.IdentificationReason.NEW_PERSON
+                person.identification_request_mo = mo
+            Person.objects.bulk_update(
+                candidates,
+                ["identification_requested_at", "identification_request_reason", "identification_request_mo"],
+            )
+            queued += len(candidates)
+        self.counts["в очереди на идентификацию"] += queued
 
     def build_users(self) -> list[tuple[str, list[str]]]:
         """The four demo users and their workplaces (АРМ)."""

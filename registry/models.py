@@ -220,6 +220,14 @@ class Person(models.Model):
     identification_request_reason = models.CharField(
         "причина запроса идентификации", max_length=16, choices=IdentificationReason.choices, blank=True
     )
+    identification_request_mo = models.ForeignKey(
+        Mo,
+        verbose_name="МО, запросившая идентификацию",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField("создан", auto_now_add=True)
     updated_at = models.DateTimeField("изменён", auto_now=True)
 

@@ -20,15 +20,19 @@ from tfoms_portal.access import (
     WorkplaceRequest,
     activate_workplace,
     default_workplace,
+    get_scoped_or_404,
     user_workplaces,
     workplace_required,
 )
 
 from .auth import login_check
+from .cards import card_sections
 from .forms import LoginForm, PersonSearchForm
-from .models import Mo, Workplace
+from .models import Mo, Person, Role, TreatmentCase, Workplace
 from .selectors import PersonQuery, person_card, person_search
+from .services import person_identification_request
 
+IDENTIFY_ROLES = (Role.DC_ADMIN, Role.MO_ADMIN)
 NO_WORKPLACE = "У пользователя нет ни одного действующего места работы (АРМ). Обратитесь к администратору МО."
 SESSION_EXPIRED = "Сеанс работы истёк. Войдите в систему снова."
 
@@ -170,4 +174,38 @@ def person_list_view(request: WorkplaceRequest) -> HttpResponse:
 def person_card_view(request: WorkplaceRequest, person_id: int) -> HttpResponse:
     card = person_card(workplace=request.workplace, person_id=person_id)
     audit_record(action=AuditAction.PERSON_VIEWED, request=request, obj=card.person)
-    return render(request, "registry/person_card.html", {"card": card, "person": card.person})
+    context = {
+        "card": card,
+        "person": card.person,
+        "sections": card_sections(card.person, request.workplace),
+        "can_identify": request.workplace is not None and request.workplace.role in IDENTIFY_ROLES,
+    }
+    return render(request, "registry/person_card.html", context)
+
+
+@require_http_methods(["POST"])
+@workplace_required(*IDENTIFY_ROLES)
+def person_identify_view(request: WorkplaceRequest, person_id: int) -> HttpResponse:
+    """ "Идентифицировать": the person is queued for the next identification package of this МО (B2)."""
+    card = person_card(workplace=request.workplace, person_id=person_id)
+    workplace = request.workplace
+    assert workplace is not None
+    person_identification_request(
+        person=card.person, reason=Person.IdentificationReason.MANUAL, mo=workplace.mo
+    )
+    audit_record(action=AuditAction.IDENTIFY_REQUEST, request=request, obj=card.person)
+    messages.success(
+        request,
+        f"{card.person.full_name} поставлен(а) в очередь на идентификацию в ТФОМС: запись войдёт в ближайший "
+        f"пакет МО {workplace.mo.code} (сервис «Пакетная идентификация ТФОМС: формирование пакетов»).",
+    )
+    return redirect("person_card", person_id=card.person.pk)
+
+
+@workplace_required()
+def case_view(request: WorkplaceRequest, case_id: int) -> HttpResponse:
+    """A treatment case, read-only (the link from the identification records, B1)."""
+    case = get_scoped_or_404(
+        TreatmentCase.objects.select_related("person", "mo"), request.workplace, pk=case_id
+    )
+    return render(request, "registry/case.html", {"case": case})

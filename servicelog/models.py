@@ -22,6 +22,7 @@ class AuditAction(models.TextChoices):
     DO_NOT_SEND = "do_not_send", "Флаг «Не отправлять пакет»"
     MANUAL_START = "manual_start", "Ручной запуск сервиса"
     IDENTIFY_REQUEST = "identify", "Запрос идентификации"
+    DELETE = "delete", "Удаление"
 
 
 class AuditEvent(models.Model):

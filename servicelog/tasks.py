@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from .models import ServiceRun
 from .relay import relay_run
-from .services import run_execute, runs_close_dead
+from .services import RunRefused, run_execute, runs_close_dead, service_execute
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="servicelog.close_dead_runs")
@@ -26,3 +30,13 @@ def relay() -> dict[str, int]:
     """Publish what is due; beat runs it every few seconds and forming kicks it after commit."""
     stats = relay_run()
     return {"sent": stats.sent, "failed": stats.failed, "keys": stats.keys}
+
+
+@shared_task(name="servicelog.run_scheduled", ignore_result=True)
+def run_scheduled(code: str) -> str:
+    """A scheduled run of a service for the whole region; a run already in progress is left alone."""
+    try:
+        return service_execute(code).result
+    except RunRefused as exc:
+        logger.info("scheduled run of %s skipped: %s", code, exc)
+        return "skipped"

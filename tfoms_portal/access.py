@@ -174,7 +174,7 @@ class MenuEntry:
 
 
 _PERSONS = MenuEntry("Поиск людей", "person_list")
-_IDENT = MenuEntry("Пакетная идентификация ТФОМС", None, "в разработке")
+_IDENT = MenuEntry("Пакетная идентификация ТФОМС", "identification")
 _ATTACH_FILE = MenuEntry("Выгрузка прикреплений", None, "в разработке")
 _JOURNAL = MenuEntry("Журнал работы сервисов", "journal")
 _PLANS = MenuEntry("Планы диспансеризации и профилактических медицинских осмотров", None, "в разработке")

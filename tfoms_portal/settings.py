@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -156,6 +157,8 @@ REGION_CODE = env.str("REGION_CODE", default="59")
 TFOMS_AMQP_URL = _secret("TFOMS_AMQP_URL")
 TFOMS_DECLARE_QUEUES = env.bool("TFOMS_DECLARE_QUEUES", default=True)
 TFOMS_LOCMEM_PEER = env.str("TFOMS_LOCMEM_PEER", default="tfoms_emulator.handle")
+# The demo's fund answering identification files (watch(out_dir, in_dir, register_path)).
+TFOMS_DEMO_IDENT_WATCHER = env.str("TFOMS_DEMO_IDENT_WATCHER", default="tfoms_emulator.ident.watch_forever")
 TFOMS_APP_ID = env.str("TFOMS_APP_ID", default="TfomsPortal")
 # Queue names (DESIGN §3, formats §2.2) and a prefix for all of them (isolates test runs).
 TFOMS_QUEUE_PREFIX = env.str("TFOMS_QUEUE_PREFIX", default="")
@@ -189,7 +192,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "close-dead-runs": {"task": "servicelog.close_dead_runs", "schedule": 60.0},
     "relay": {"task": "servicelog.relay", "schedule": env.float("TFOMS_RELAY_EVERY_SECONDS", default=5.0)},
+    "ident-batch": {
+        "task": "servicelog.run_scheduled",
+        "schedule": crontab(hour=env.int("IDENT_BATCH_HOUR", default=1), minute=0),
+        "args": ("ident_batch",),
+    },
+    "ident-responses": {
+        "task": "servicelog.run_scheduled",
+        "schedule": env.float("IDENT_RESPONSES_EVERY_SECONDS", default=300.0),
+        "args": ("ident_responses",),
+    },
 }
+# Batch identification: records per request file (formats §1.2).
+IDENT_RECORDS_PER_FILE = env.int("IDENT_RECORDS_PER_FILE", default=200)
 
 # A run without a heartbeat for this long is closed as "Завершено с ошибкой" by the sweep (E3).
 TFOMS_RUN_DEAD_AFTER_SECONDS = env.int("TFOMS_RUN_DEAD_AFTER_SECONDS", default=15 * 60)
@@ -225,5 +240,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"celery.app.trace": {"level": "WARNING"}},  # one line per relay pass is noise
+    # one line per relay pass, per AMQP connection step: noise
+    "loggers": {"celery.app.trace": {"level": "WARNING"}, "pika": {"level": "WARNING"}},
 }

@@ -36,6 +36,8 @@ class Command(BaseCommand):
         self.stdout.write("Создано:")
         for label, count in result.counts.items():
             self.stdout.write(f"  {label}: {count}")
+        if result.register:
+            self.stdout.write(f"Регистр застрахованных встроенного ТФОМС: {result.register}")
         self.stdout.write(f"Пользователи (пароль у всех: {result.password}):")
         for username, workplaces in result.users:
             self.stdout.write(f"  {username}")

@@ -7,14 +7,31 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.commands.runserver import Command as RunserverCommand
+from django.utils.module_loading import import_string
 
 from servicelog.inbox import consume_forever
 from tfoms_portal.scheduler import DemoScheduler
 
 logger = logging.getLogger(__name__)
+
+
+def _answer_identification() -> None:
+    """The built-in fund watches the exchange out-folder and answers request DBFs into the in-folder."""
+    from identification.services import in_dir, out_dir
+
+    watch = import_string(settings.TFOMS_DEMO_IDENT_WATCHER)
+    register = Path(settings.STORAGE_ROOT) / "emulator" / "register.json"
+    out_dir().mkdir(parents=True, exist_ok=True)
+    in_dir().mkdir(parents=True, exist_ok=True)
+    try:
+        watch(out_dir(), in_dir(), register)
+    except Exception:
+        logger.exception("the demo fund stopped answering identification files")
 
 
 def _consume() -> None:
@@ -35,4 +52,6 @@ class Command(RunserverCommand):
         if os.environ.get("RUN_MAIN") == "true" or not options.get("use_reloader"):
             DemoScheduler().start()
             threading.Thread(target=_consume, name="demo-consumer", daemon=True).start()
+            if not settings.TFOMS_AMQP_URL:  # the built-in fund also answers identification files
+                threading.Thread(target=_answer_identification, name="demo-fund-files", daemon=True).start()
         super().inner_run(*args, **options)

@@ -1,0 +1,152 @@
+"""The form (B1), the card's button and history (B2, B7), the case view; scoping (A4) and audit (A5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.utils import timezone
+
+from identification.models import IdentificationPackage
+from registry.models import Person
+from servicelog.models import AuditAction, AuditEvent
+from tests.factories import CaseFactory
+
+from .conftest import identified, request_rows, response_dbf
+
+pytestmark = pytest.mark.django_db
+NOV = {"mode": "month", "date_from": "2026-11-01", "date_to": "2026-11-30"}
+
+
+@pytest.fixture(autouse=True)
+def formed_in_november(package):
+    IdentificationPackage.objects.filter(pk=package.pk).update(
+        formed_at=timezone.make_aware(dt.datetime(2026, 11, 26, 10, 0))
+    )
+
+
+def page(client, **params) -> str:
+    response = client.get("/identification/", {**NOV, **params})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_packages_pane_and_records_pane(enter, mo_admin_a, package):
+    html = page(enter(mo_admin_a), package=package.pk)
+    assert 'data-package="590001_26112026_1"' in html and "Ответ не загружен" in html
+    records = html[html.index('data-testid="records"') :]
+    assert records.count('data-status="waiting"') == 3 and "Иванов" in records
+    assert 'data-testid="download"' in html
+
+
+def test_counts_after_a_response(enter, mo_admin_a, package, smo):
+    client = enter(mo_admin_a)
+    rows = request_rows(package)
+    upload = io.BytesIO(response_dbf([identified(rows[0]), identified(rows[1])]))
+    upload.name = package.file_name
+    response = client.post("/identification/upload/", {"file": upload, **NOV}, follow=True)
+    html = response.content.decode()
+    assert "идентифицировано 2, не идентифицировано 0, нет данных от ТФОМС 1" in html
+    row = html[html.index('data-package="590001_26112026_1"') :]
+    row = row[: row.index("</tr>")]
+    assert "Ответ загружен" in row and "<td>1</td>" in row and "<td>2</td>" in row
+    assert 'data-testid="download"' not in html  # only while no response is loaded
+    assert AuditEvent.objects.filter(action=AuditAction.UPLOAD, object_id=str(package.pk)).exists()
+
+
+def test_period_navigation_and_show_filter(enter, mo_admin_a, package):
+    client = enter(mo_admin_a)
+    assert "590001_26112026_1" not in page(client, go="back")  # October
+    assert "590001_26112026_1" in page(client, go="week", date_from="2026-11-24")
+    assert "590001_26112026_1" not in page(client, go="day", date_from="2026-11-25")
+    assert "590001_26112026_1" in page(client, mode="day", date_from="2026-11-26", date_to="2026-11-26")
+    assert "590001_26112026_1" not in page(client, show="answered")
+    assert "590001_26112026_1" in page(client, show="unanswered")
+
+
+def test_column_search(enter, mo_admin_a, package):
+    client = enter(mo_admin_a)
+    html = page(client, package=package.pk, q_patient="петр")
+    records = html[html.index('data-testid="records"') :]
+    assert ">Петров " in records and ">Иванов " not in records
+    html = page(client, package=package.pk, q_status="identified")
+    assert "Нет записей" in html
+
+
+def test_download_is_the_request_file_and_is_audited(enter, mo_admin_a, package):
+    response = enter(mo_admin_a).get(f"/identification/{package.pk}/request/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="590001_26112026_1.DBF"'
+    assert response.content == bytes(package.request_file)
+    assert AuditEvent.objects.filter(action=AuditAction.DOWNLOAD, object_id=str(package.pk)).exists()
+
+
+def test_upload_refusals_show_messages(enter, mo_admin_a, package):
+    client = enter(mo_admin_a)
+    wrong = io.BytesIO(b"x")
+    wrong.name = "answer.xls"
+    html = client.post("/identification/upload/", {"file": wrong}, follow=True).content.decode()
+    assert "только файлы ответа в формате .DBF" in html
+    broken = io.BytesIO(b"garbage" * 20)
+    broken.name = package.file_name
+    html = client.post("/identification/upload/", {"file": broken}, follow=True).content.decode()
+    assert "не загружен" in html
+
+
+def test_delete_removes_package(enter, mo_admin_a, package):
+    client = enter(mo_admin_a)
+    html = client.post(f"/identification/{package.pk}/delete/", NOV, follow=True).content.decode()
+    assert "удалён" in html and not IdentificationPackage.objects.exists()
+
+
+def test_other_mo_gets_404_everywhere(enter, mo_admin_b, package):
+    client = enter(mo_admin_b)
+    assert "590001_26112026_1" not in page(client)
+    assert client.get("/identification/", {"package": package.pk}).status_code == 404
+    assert client.get(f"/identification/{package.pk}/request/").status_code == 404
+    assert client.post(f"/identification/{package.pk}/delete/").status_code == 404
+    assert IdentificationPackage.objects.exists()
+
+
+def test_mo_admin_b_cannot_upload_a_response_of_mo_a(enter, mo_admin_b, package, smo):
+    rows = request_rows(package)
+    upload = io.BytesIO(response_dbf([identified(r) for r in rows]))
+    upload.name = package.file_name
+    html = enter(mo_admin_b).post("/identification/upload/", {"file": upload}, follow=True).content.decode()
+    assert "относится к другой МО" in html
+
+
+def test_dc_admin_sees_all_and_statistician_none(enter, dc_admin, statistician_a, mo_b, package):
+    assert "590001_26112026_1" in page(enter(dc_admin))
+    response = enter(statistician_a).get("/identification/", follow=True)
+    assert "недоступна в вашем АРМ" in response.content.decode()
+
+
+def test_identify_button_queues_the_person(enter, mo_admin_a, package):
+    person = package.records.first().person
+    client = enter(mo_admin_a)
+    html = client.get(f"/persons/{person.pk}/").content.decode()
+    assert 'data-testid="identify"' in html and 'data-testid="identification-history"' in html
+    assert package.name in html  # the history (B7)
+    html = client.post(f"/persons/{person.pk}/identify/", follow=True).content.decode()
+    assert "поставлен(а) в очередь на идентификацию" in html
+    person.refresh_from_db()
+    assert person.identification_request_reason == Person.IdentificationReason.MANUAL
+    assert person.identification_request_mo == mo_admin_a.mo
+    assert AuditEvent.objects.filter(action=AuditAction.IDENTIFY_REQUEST, object_id=str(person.pk)).exists()
+
+
+def test_identify_and_case_of_another_mo_are_404(enter, mo_admin_b, mo_a, package):
+    person = package.records.first().person
+    case = CaseFactory(person=person, mo=mo_a)
+    client = enter(mo_admin_b)
+    assert client.post(f"/persons/{person.pk}/identify/").status_code == 404
+    assert client.get(f"/cases/{case.pk}/").status_code == 404
+
+
+def test_case_view_is_read_only(enter, mo_admin_a, mo_a, package):
+    person = package.records.first().person
+    case = CaseFactory(person=person, mo=mo_a, number="777")
+    html = enter(mo_admin_a).get(f"/cases/{case.pk}/").content.decode()
+    assert "№ 777" in html and "только для чтения" in html and "<form" not in html.split("<main>")[1]
