@@ -1,8 +1,12 @@
 """Django admin for the registry's reference data (the ЦОД admin only, see tfoms_portal.admin_site)."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from . import models
+from .services import person_identification_request
 
 
 @admin.register(models.NsiEntry)
@@ -80,6 +84,17 @@ class PersonAdmin(admin.ModelAdmin):
     search_fields = ["last_name", "first_name", "snils", "policies__enp"]
     list_filter = ["identified_in_tfoms", "sex"]
     inlines = [DocumentInline, PolicyInline, AttachmentInline]
+
+    def save_model(self, request: HttpRequest, obj: models.Person, form: Any, change: bool) -> None:
+        """A person saved new is queued for identification on behalf of the admin's МО (B2)."""
+        super().save_model(request, obj, form, change)
+        if not change:
+            workplace = getattr(request, "workplace", None)
+            person_identification_request(
+                person=obj,
+                reason=models.Person.IdentificationReason.NEW_PERSON,
+                mo=workplace.mo if workplace else None,
+            )
 
 
 @admin.register(models.IdentityDocument)

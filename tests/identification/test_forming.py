@@ -104,3 +104,30 @@ def test_formation_is_a_run_in_the_journal(mo_a):
 
 def test_nothing_to_identify_forms_nothing(mo_a):
     assert ident_packages_form(run=None, mo=mo_a, today=TODAY) == []
+
+
+def test_a_person_saved_new_is_queued_for_identification(enter, dc_admin):
+    client = enter(dc_admin)
+    response = client.post(
+        "/admin/registry/person/add/",
+        {
+            "last_name": "Новиков",
+            "first_name": "Николай",
+            "middle_name": "",
+            "birth_date": "1990-01-02",
+            "sex": "1",
+            "snils": "",
+            "birth_place": "",
+            "soc_status": "",
+            "documents-TOTAL_FORMS": "0",
+            "documents-INITIAL_FORMS": "0",
+            "policies-TOTAL_FORMS": "0",
+            "policies-INITIAL_FORMS": "0",
+            "attachments-TOTAL_FORMS": "0",
+            "attachments-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person = Person.objects.get(last_name="Новиков")
+    assert person.identification_request_reason == Person.IdentificationReason.NEW_PERSON
+    assert person.identification_request_mo == dc_admin.mo and person.identification_requested_at is not None
