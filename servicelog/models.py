@@ -230,6 +230,7 @@ class Package(models.Model):
     fio = models.CharField("ФИО", max_length=200, blank=True, db_index=True)
     created_at = models.DateTimeField("дата/время", auto_now_add=True, db_index=True)
     status_changed_at = models.DateTimeField("статус изменён", auto_now_add=True)
+    overdue_notified_at = models.DateTimeField("сообщено об отсутствии ответа", null=True, blank=True)
 
     class Meta:
         verbose_name = "пакет"
@@ -240,6 +241,7 @@ class Package(models.Model):
             models.Index(fields=["package_type", "object_id", "-id"], name="package_object_idx"),
             models.Index(fields=["run", "status"], name="package_run_status_idx"),
             models.Index(fields=["mo", "created_at"], name="package_mo_created_idx"),
+            models.Index(fields=["status", "status_changed_at"], name="package_status_changed_idx"),
         ]
 
     def __str__(self) -> str:

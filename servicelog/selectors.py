@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
-from django.http import Http404
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from registry.models import Role, Workplace
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.http import Http404
+from django.utils import timezone
+
+from registry.models import Mo, Role, Workplace
 from tfoms_portal.access import get_scoped_or_404, scope
 
-from .models import ERROR_STATUSES, LogEntry, Package, Service, ServiceRun
+from .models import ERROR_STATUSES, AuditEvent, LogEntry, Package, PackageStatus, Service, ServiceRun
 
 STATISTICIAN_SERVICES = ("tfoms_auto",)  # §4.6.1: the statistician sees only the TFOMS service
 
@@ -52,3 +59,145 @@ def run_package_counts(*, workplace: Workplace | None, run_ids: list[int]) -> di
 
 def run_log(*, workplace: Workplace | None, run: ServiceRun) -> QuerySet[LogEntry]:
     return scope(LogEntry.objects.filter(run=run), workplace).select_related("package").order_by("at", "id")
+
+
+# --- packages (E4, E5) -------------------------------------------------------------------------
+
+
+def packages_visible(workplace: Workplace | None) -> QuerySet[Package]:
+    """Packages of the viewer's МО (all for the ЦОД admin); the statistician sees the TFOMS service only.
+    An inbound package about a person nobody's МО holds (no МО) is the ЦОД admin's alone."""
+    packages = scope(Package.objects.all(), workplace)
+    if workplace is not None and workplace.role == Role.STATISTICIAN:
+        packages = packages.filter(service__code__in=STATISTICIAN_SERVICES)
+    return packages
+
+
+def package_get(*, workplace: Workplace | None, package_id: int) -> Package:
+    return get_scoped_or_404(
+        packages_visible(workplace).select_related("service", "mo", "run", "do_not_send_by"),
+        workplace,
+        pk=package_id,
+    )
+
+
+@dataclass(frozen=True)
+class PackageFilter:
+    """The journal's package search (E5); empty fields do not filter."""
+
+    status: str = ""
+    package_type: str = ""
+    run_id: int | None = None
+    service: str = ""
+    mo_code: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    person: str = ""  # ФИО (from the start), ЕНП or СНИЛС
+    text: str = ""  # in the package's result message
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> PackageFilter:
+        def day(name: str) -> dt.date | None:
+            try:
+                return dt.date.fromisoformat(params.get(name, ""))
+            except ValueError:
+                return None
+
+        run = params.get("run", "")
+        return cls(
+            status=params.get("status", "") if params.get("status", "") in PackageStatus.values else "",
+            package_type=params.get("type", "").strip()[:64],
+            run_id=int(run) if run.isdigit() else None,
+            service=params.get("service", "").strip()[:32],
+            mo_code=params.get("mo", "").strip()[:6],
+            date_from=day("date_from"),
+            date_to=day("date_to"),
+            person=params.get("q", "").strip()[:200],
+            text=params.get("text", "").strip()[:200],
+        )
+
+
+def package_search(*, workplace: Workplace | None, filters: PackageFilter) -> QuerySet[Package]:
+    packages = packages_visible(workplace)
+    if filters.status:
+        packages = packages.filter(status=filters.status)
+    if filters.package_type:
+        packages = packages.filter(package_type=filters.package_type.upper())
+    if filters.run_id is not None:
+        packages = packages.filter(run_id=filters.run_id)
+    if filters.service:
+        packages = packages.filter(service__code=filters.service)
+    if filters.mo_code:
+        packages = packages.filter(mo__code=filters.mo_code)
+    if filters.date_from:
+        packages = packages.filter(created_at__date__gte=filters.date_from)
+    if filters.date_to:
+        packages = packages.filter(created_at__date__lte=filters.date_to)
+    if filters.person:
+        digits = "".join(ch for ch in filters.person if ch.isdigit())
+        if len(digits) == 16 and digits == filters.person:
+            packages = packages.filter(enp=digits)
+        elif len(digits) == 11 and not any(ch.isalpha() for ch in filters.person):
+            packages = packages.filter(snils=digits)
+        else:
+            packages = packages.filter(fio__startswith=filters.person.upper())
+    if filters.text:
+        packages = packages.filter(result__icontains=filters.text)
+    return packages.select_related("mo", "service", "run").order_by("-created_at", "-id")
+
+
+def overdue_hours(package: Package, now: dt.datetime | None = None) -> int | None:
+    """Whole hours a sent package has waited for the fund's answer, once past the threshold (C9)."""
+    if package.status != PackageStatus.SENT:
+        return None
+    waited = ((now or timezone.now()) - package.status_changed_at).total_seconds() // 3600
+    return int(waited) if waited >= settings.TFOMS_REPLY_OVERDUE_HOURS else None
+
+
+def dashboard_counts(*, workplace: Workplace | None, days: int) -> tuple[list[dt.date], dict[str, list[int]]]:
+    """Packages created per day and status over the last `days` days, within the viewer's scope."""
+    today = timezone.localdate()
+    first = today - dt.timedelta(days=days - 1)
+    rows = (
+        packages_visible(workplace)
+        .filter(created_at__date__gte=first)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    dates = [first + dt.timedelta(days=i) for i in range(days)]
+    index = {day: i for i, day in enumerate(dates)}
+    series: dict[str, list[int]] = {status: [0] * days for status in PackageStatus.values}
+    for row in rows:
+        if row["day"] in index:
+            series[row["status"]][index[row["day"]]] += row["n"]
+    return dates, series
+
+
+# --- the audit page (A5) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    username: str = ""
+    action: str = ""
+    mo_code: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def audit_events(*, filters: AuditFilter) -> QuerySet[AuditEvent]:
+    """For the ЦОД admin only (the view checks the role): every event, newest first."""
+    events = AuditEvent.objects.all()
+    if filters.username:
+        events = events.filter(username__istartswith=filters.username)
+    if filters.action:
+        events = events.filter(action=filters.action)
+    if filters.mo_code:
+        events = events.filter(mo_id__in=Mo.objects.filter(code=filters.mo_code).values("pk"))
+    if filters.date_from:
+        events = events.filter(at__date__gte=filters.date_from)
+    if filters.date_to:
+        events = events.filter(at__date__lte=filters.date_to)
+    return events.order_by("-at", "-id")

@@ -314,6 +314,10 @@ def run_finish(run: ServiceRun, *, error: str = "") -> ServiceRun:
         result=run.result, finished_at=run.finished_at, heartbeat_at=run.finished_at
     )
     log_write(run=run, mo=run.mo, message=f"Запуск завершён: {run.get_result_display()}")
+    if run.result == RunResult.ERROR:
+        from .notify import notify_run_failed
+
+        notify_run_failed(run)
     return run
 
 
@@ -378,3 +382,64 @@ def runs_close_dead(*, silent_for: timedelta | None = None) -> int:
         run_finish(finished_day)
         closed += 1
     return closed
+
+
+# --- a person's decisions on packages (E4, E5) ----------------------------------------------------
+
+DO_NOT_SEND_APPLIES = (S.FORMED, S.SEND_ERROR, S.REJECTED_BY_FUND)
+RESENDABLE = (S.SEND_ERROR, S.REJECTED_BY_FUND)
+
+
+class PackageActionRefused(ValueError):
+    """The action does not apply to the package now; the message says why."""
+
+
+def _who(user: User | None) -> str:
+    return user.get_username() if user is not None else "система"
+
+
+@transaction.atomic
+def package_do_not_send(*, package: Package, value: bool, user: User | None, reason: str = "") -> Package:
+    """ "Не отправлять повторно" / "Снять запрет отправки" (E4); a flagged package is never published."""
+    package = Package.objects.select_for_update().get(pk=package.pk)
+    if value:
+        if package.do_not_send:
+            raise PackageActionRefused("Запрет отправки уже установлен.")
+        if package.direction != "out" or package.status not in DO_NOT_SEND_APPLIES:
+            raise PackageActionRefused(
+                f"Запрет отправки ставится только на неотправленный или отклонённый пакет, "
+                f"а этот пакет в статусе «{package.get_status_display()}»."
+            )
+        package.do_not_send, package.do_not_send_by, package.do_not_send_at = True, user, timezone.now()
+        package.do_not_send_reason = reason[:500]
+        message = f"Установлен запрет отправки ({_who(user)})" + (f": {reason}" if reason else "")
+    else:
+        if not package.do_not_send:
+            raise PackageActionRefused("Запрета отправки у пакета нет.")
+        package.do_not_send, package.do_not_send_by, package.do_not_send_at = False, None, None
+        package.do_not_send_reason = ""
+        message = f"Снят запрет отправки ({_who(user)})"
+    package.save(update_fields=["do_not_send", "do_not_send_by", "do_not_send_at", "do_not_send_reason"])
+    log_write(
+        package=package, run=package.run, message=message, level=LogEntry.Level.WARNING if value else "info"
+    )
+    return package
+
+
+@transaction.atomic
+def package_resend(*, package: Package, user: User | None) -> Package:
+    """Send a failed package again as a new attempt (the same message_id: the fund de-duplicates)."""
+    package = Package.objects.select_for_update().get(pk=package.pk)
+    if package.do_not_send:
+        raise PackageActionRefused("У пакета установлен запрет отправки: сначала снимите его.")
+    if package.direction != "out" or package.status not in RESENDABLE:
+        raise PackageActionRefused(
+            f"Повторно отправляется пакет с ошибкой отправки или отклонённый ТФОМС, а этот пакет в статусе "
+            f"«{package.get_status_display()}»."
+        )
+    package.send_attempts, package.next_attempt_at = 0, None
+    package.save(update_fields=["send_attempts", "next_attempt_at"])
+    package_set_status(package, S.FORMED)
+    log_write(package=package, run=package.run, message=f"Повторная отправка ({_who(user)})")
+    transaction.on_commit(relay_kick)
+    return package

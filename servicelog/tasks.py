@@ -40,3 +40,10 @@ def run_scheduled(code: str) -> str:
     except RunRefused as exc:
         logger.info("scheduled run of %s skipped: %s", code, exc)
         return "skipped"
+
+
+@shared_task(name="servicelog.notify_overdue", ignore_result=True)
+def notify_overdue() -> int:
+    from .notify import notify_overdue as send
+
+    return send()

@@ -1,24 +1,59 @@
-"""The journal page "Журнал работы сервисов": services → runs → detailed log; manual start (E1–E3)."""
+"""The journal "Журнал работы сервисов" (E1–E5): services → runs → packages and log; manual start,
+package data, "do not send", resend, print, search, export, dashboard; the audit page (A5)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from registry.models import Role
 from tfoms_portal.access import WorkplaceRequest, workplace_required
 
 from .audit import audit_record
-from .models import AuditAction, RunTrigger
-from .selectors import journal_runs, run_get, run_log, run_package_counts, service_get, services_visible
-from .services import RunRefused, run_open
+from .export import csv_response, xlsx_response
+from .models import AuditAction, AuditEvent, Package, PackageStatus, RunTrigger
+from .selectors import (
+    AuditFilter,
+    PackageFilter,
+    audit_events,
+    dashboard_counts,
+    journal_runs,
+    overdue_hours,
+    package_get,
+    package_search,
+    run_get,
+    run_log,
+    run_package_counts,
+    service_get,
+    services_visible,
+)
+from .services import PackageActionRefused, RunRefused, package_do_not_send, package_resend, run_open
 from .tasks import execute_run
 
-STARTERS = (Role.DC_ADMIN, Role.MO_ADMIN)
+ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)  # the statistician reads only
+
+
+def _journal_url(**params: Any) -> str:
+    return f"{reverse('journal')}?{urlencode({k: v for k, v in params.items() if v not in (None, '')})}"
+
+
+def _with_overdue(packages: Iterable[Package]) -> list[Package]:
+    now = timezone.now()
+    rows = list(packages)
+    for package in rows:
+        package.overdue = overdue_hours(package, now)  # type: ignore[attr-defined]
+    return rows
 
 
 @require_GET
@@ -28,49 +63,397 @@ def journal_view(request: WorkplaceRequest) -> HttpResponse:
     services = list(services_visible(workplace))
     code = request.GET.get("service") or (services[0].code if services else "")
     service = service_get(workplace, code) if code else None
-    context: dict[str, object] = {"services": services, "service": service}
+    context: dict[str, Any] = {"services": services, "service": service, "statuses": PackageStatus.choices}
     if service is not None:
         page = Paginator(journal_runs(workplace=workplace, service=service), 30).get_page(
             request.GET.get("page")
         )
         counts = run_package_counts(workplace=workplace, run_ids=[r.pk for r in page])
-        rows = [(r, *counts.get(r.pk, (0, 0))) for r in page]
         selected = None
         run_id = request.GET.get("run", "")
         if run_id.isdigit():
             selected = run_get(workplace=workplace, service=service, run_id=int(run_id))
         elif page.object_list:
             selected = page.object_list[0]
+        status = request.GET.get("status", "")
+        packages_page = None
+        if selected is not None and service.carries_packages:
+            filters = PackageFilter(
+                run_id=selected.pk, status=status if status in PackageStatus.values else ""
+            )
+            packages_page = Paginator(package_search(workplace=workplace, filters=filters), 50).get_page(
+                request.GET.get("ppage")
+            )
+            packages_page.object_list = _with_overdue(packages_page.object_list)
         context.update(
             page=page,
-            rows=rows,
+            rows=[(r, *counts.get(r.pk, (0, 0))) for r in page],
             selected=selected,
+            status=status,
+            packages=packages_page,
             log=list(run_log(workplace=workplace, run=selected)) if selected else [],
-            can_start=service.manual_start and workplace is not None and workplace.role in STARTERS,
+            can_act=workplace is not None and workplace.role in ADMINS,
+            can_start=service.manual_start and workplace is not None and workplace.role in ADMINS,
+            here=_journal_url(service=service.code, run=selected.pk if selected else None, status=status),
         )
     return render(request, "servicelog/journal.html", context)
 
 
 @require_POST
-@workplace_required(*STARTERS)
+@workplace_required(*ADMINS)
 def journal_start_view(request: WorkplaceRequest, code: str) -> HttpResponse:
     """Manual start: for the МО admin's own МО, region-wide for the ЦОД admin (refusals shown at once)."""
     workplace = request.workplace
     assert workplace is not None  # workplace_required
     service = service_get(workplace, code)
-    url = f"{reverse('journal')}?service={service.code}"
     if not service.manual_start:
         messages.error(request, f"Сервис «{service.name}» не запускается вручную.")
-        return redirect(url)
+        return redirect(_journal_url(service=service.code))
     mo = None if workplace.sees_all_mo else workplace.mo
     user = request.user if request.user.is_authenticated else None
     try:
         run = run_open(service.code, mo=mo, trigger=RunTrigger.MANUAL, user=user)
     except RunRefused as exc:
-        audit_record(action=AuditAction.MANUAL_START, request=request, obj=service, outcome=f"отказ: {exc}")
+        audit_record(
+            action=AuditAction.MANUAL_START, request=request, obj=service, outcome=f"отказ: {exc}"[:250]
+        )
         messages.error(request, str(exc))
-        return redirect(url)
+        return redirect(_journal_url(service=service.code))
     audit_record(action=AuditAction.MANUAL_START, request=request, obj=run)
     execute_run.delay(run.pk)
     messages.success(request, f"Сервис «{service.name}» запущен.")
-    return redirect(f"{url}&run={run.pk}")
+    return redirect(_journal_url(service=service.code, run=run.pk))
+
+
+# --- one package ---------------------------------------------------------------------------------
+
+
+@require_GET
+@workplace_required()
+def package_view(request: WorkplaceRequest, package_id: int) -> HttpResponse:
+    """ "Данные пакета" as `<Тег>: <Данные>` and the "Ответ": personal data, so each view is audited."""
+    package = package_get(workplace=request.workplace, package_id=package_id)
+    audit_record(action=AuditAction.PACKAGE_DATA_VIEWED, request=request, obj=package)
+    context = {
+        "package": package,
+        "overdue": overdue_hours(package),
+        "log": package.log.order_by("at", "id"),
+        "attempts": package.attempts.order_by("at", "id"),
+        "can_act": request.workplace is not None and request.workplace.role in ADMINS,
+        "back": request.GET.get("back", "") if request.GET.get("back", "").startswith("/journal/") else "",
+    }
+    return render(request, "servicelog/package.html", context)
+
+
+def _back_to(request: WorkplaceRequest, fallback: str) -> str:
+    back = request.POST.get("back", "")
+    return back if back.startswith("/journal/") else fallback
+
+
+@require_POST
+@workplace_required(*ADMINS)
+def package_do_not_send_view(request: WorkplaceRequest, package_id: int) -> HttpResponse:
+    package = package_get(workplace=request.workplace, package_id=package_id)
+    value = request.POST.get("value") == "1"
+    user = request.user if request.user.is_authenticated else None
+    try:
+        package_do_not_send(package=package, value=value, user=user, reason=request.POST.get("reason", ""))
+    except PackageActionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        audit_record(action=AuditAction.DO_NOT_SEND, request=request, obj=package, details={"value": value})
+        messages.success(request, "Запрет отправки установлен." if value else "Запрет отправки снят.")
+    return redirect(_back_to(request, reverse("journal_package", args=[package.pk])))
+
+
+@require_POST
+@workplace_required(*ADMINS)
+def package_resend_view(request: WorkplaceRequest) -> HttpResponse:
+    """Resend one or many packages (checkboxes `package`), each as a new attempt; others' ids are 404."""
+    ids = [int(v) for v in request.POST.getlist("package") if v.isdigit()]
+    if not ids:
+        messages.error(request, "Отметьте пакеты для повторной отправки.")
+        return redirect(_back_to(request, reverse("journal")))
+    packages = [package_get(workplace=request.workplace, package_id=pk) for pk in ids]
+    user = request.user if request.user.is_authenticated else None
+    sent, refused = 0, []
+    for package in packages:
+        try:
+            package_resend(package=package, user=user)
+        except PackageActionRefused as exc:
+            refused.append(
+                f"{package.package_type} от {timezone.localtime(package.created_at):%d.%m.%Y %H:%M}: {exc}"
+            )
+            continue
+        audit_record(action=AuditAction.RESEND, request=request, obj=package)
+        sent += 1
+    if sent:
+        messages.success(request, f"Поставлено на повторную отправку пакетов: {sent}.")
+    for text in refused[:10]:
+        messages.error(request, text)
+    return redirect(_back_to(request, reverse("journal")))
+
+
+# --- search, print, export, dashboard ------------------------------------------------------------
+
+
+@require_GET
+@workplace_required()
+def package_search_view(request: WorkplaceRequest) -> HttpResponse:
+    """E5: packages by person, type, status, dates, МО and message text, across runs."""
+    filters = PackageFilter.from_params(request.GET)
+    searched = any(v for k, v in request.GET.items() if k != "page")
+    page = None
+    if searched:
+        page = Paginator(package_search(workplace=request.workplace, filters=filters), 50).get_page(
+            request.GET.get("page")
+        )
+        page.object_list = _with_overdue(page.object_list)
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        "filters": filters,
+        "page": page,
+        "statuses": PackageStatus.choices,
+        "services": services_visible(request.workplace),
+        "query": params.urlencode(),
+        "can_act": request.workplace is not None and request.workplace.role in ADMINS,
+        "here": f"{reverse('journal_search')}?{params.urlencode()}",
+        "sees_all": request.workplace is not None and request.workplace.sees_all_mo,
+    }
+    return render(request, "servicelog/search.html", context)
+
+
+@require_GET
+@workplace_required()
+def print_view(request: WorkplaceRequest) -> HttpResponse:
+    """ "Печать": the selected run with its packages and log, or the whole list of runs."""
+    workplace = request.workplace
+    service = service_get(workplace, request.GET.get("service", ""))
+    run_id = request.GET.get("run", "")
+    if run_id.isdigit():
+        run = run_get(workplace=workplace, service=service, run_id=int(run_id))
+        packages = list(package_search(workplace=workplace, filters=PackageFilter(run_id=run.pk))[:5000])
+        counts = run_package_counts(workplace=workplace, run_ids=[run.pk]).get(run.pk, (0, 0))
+        context = {
+            "service": service,
+            "run": run,
+            "counts": counts,
+            "packages": packages,
+            "log": run_log(workplace=workplace, run=run),
+        }
+    else:
+        runs = list(journal_runs(workplace=workplace, service=service)[:1000])
+        counts_by_run = run_package_counts(workplace=workplace, run_ids=[r.pk for r in runs])
+        context = {"service": service, "rows": [(r, *counts_by_run.get(r.pk, (0, 0))) for r in runs]}
+    context["printed_at"] = timezone.localtime()
+    return render(request, "servicelog/print.html", context)
+
+
+def _runs_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[list[Any]]]:
+    workplace = request.workplace
+    service = service_get(workplace, request.GET.get("service", ""))
+    runs = journal_runs(workplace=workplace, service=service)
+
+    def rows() -> Iterator[list[Any]]:
+        for chunk_start in range(0, runs.count(), 1000):
+            chunk = list(runs[chunk_start : chunk_start + 1000])
+            counts = run_package_counts(workplace=workplace, run_ids=[r.pk for r in chunk])
+            for run in chunk:
+                total, errors = counts.get(run.pk, (0, 0))
+                yield [
+                    _local(run.started_at),
+                    _local(run.finished_at),
+                    run.get_result_display(),
+                    run.mo.code if run.mo else "весь регион",
+                    total,
+                    errors,
+                    run.get_trigger_display(),
+                ]
+
+    header = [
+        "Запуск",
+        "Завершение",
+        "Результат",
+        "МО",
+        "Всего пакетов",
+        "Пакетов с ошибками",
+        "Способ запуска",
+    ]
+    return f"runs_{service.code}", header, rows()
+
+
+def _packages_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[list[Any]]]:
+    packages = package_search(workplace=request.workplace, filters=PackageFilter.from_params(request.GET))
+
+    def rows() -> Iterator[list[Any]]:
+        for package in packages.iterator(chunk_size=2000):
+            yield [
+                (package.do_not_send and "да") or "нет",
+                _local(package.created_at),
+                package.package_type,
+                package.get_operation_display(),
+                package.get_status_display(),
+                package.result,
+                package.mo.code if package.mo else "",
+                package.message_id,
+                "да" if package.reply is not None else "нет",
+            ]
+
+    header = [
+        "Не отправлять пакет",
+        "Дата/время",
+        "Тип пакета",
+        "Операция",
+        "Статус пакета",
+        "Результат",
+        "МО",
+        "Идентификатор",
+        "Ответ",
+    ]
+    return "packages", header, rows()
+
+
+def _log_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[list[Any]]]:
+    workplace = request.workplace
+    service = service_get(workplace, request.GET.get("service", ""))
+    run_id = request.GET.get("run", "")
+    if not run_id.isdigit():
+        raise Http404("Не выбран запуск")
+    run = run_get(workplace=workplace, service=service, run_id=int(run_id))
+    entries = run_log(workplace=workplace, run=run)
+
+    def rows() -> Iterator[list[Any]]:
+        for entry in entries.iterator(chunk_size=2000):
+            package = entry.package
+            yield [
+                _local(entry.at),
+                entry.get_level_display(),
+                f"{package.package_type} {package.get_operation_display().lower()}" if package else "",
+                entry.message,
+            ]
+
+    return f"log_{service.code}_{run.pk}", ["Время", "Вид", "Пакет", "Сообщение"], rows()
+
+
+def _local(moment: dt.datetime | None) -> str:
+    return f"{timezone.localtime(moment):%d.%m.%Y %H:%M:%S}" if moment else ""
+
+
+EXPORTS = {"runs": _runs_rows, "packages": _packages_rows, "log": _log_rows}
+
+
+@require_GET
+@workplace_required()
+def export_view(request: WorkplaceRequest, kind: str, fmt: str) -> HttpResponseBase:
+    """Any list of the journal as CSV or XLSX, with the page's filters; recorded in the audit trail."""
+    if kind not in EXPORTS or fmt not in ("csv", "xlsx"):
+        raise Http404("Нет такой выгрузки")
+    name, header, rows = EXPORTS[kind](request)
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        details={"kind": kind, "format": fmt, **request.GET.dict()},
+    )
+    return csv_response(name, header, rows) if fmt == "csv" else xlsx_response(name, header, rows)
+
+
+STATUS_COLOURS = {
+    PackageStatus.FORM_ERROR: "#b3261e",
+    PackageStatus.FORMED: "#9fb0c5",
+    PackageStatus.SENT: "#1458a8",
+    PackageStatus.SEND_ERROR: "#e8710a",
+    PackageStatus.ACCEPTED: "#2e7d32",
+    PackageStatus.REJECTED_BY_FUND: "#c2185b",
+    PackageStatus.RECEIVED: "#6d4c41",
+    PackageStatus.PROCESSED: "#00897b",
+    PackageStatus.REJECTED: "#5d4037",
+}
+
+
+@require_GET
+@workplace_required()
+def dashboard_view(request: WorkplaceRequest) -> HttpResponse:
+    """Packages per day and status as a stacked bar chart (SVG drawn here: no scripts from outside)."""
+    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 30
+    days = min(max(days, 7), 180)
+    dates, series = dashboard_counts(workplace=request.workplace, days=days)
+    totals = [sum(series[s][i] for s in series) for i in range(len(dates))]
+    peak = max([*totals, 1])
+    width, height, bar = 40 + 24 * len(dates), 260, 18
+    bars = []
+    for i, day in enumerate(dates):
+        y = height - 30
+        for status, colour in STATUS_COLOURS.items():
+            n = series[status][i]
+            if not n:
+                continue
+            h = round(n / peak * (height - 60))
+            y -= h
+            bars.append(
+                {
+                    "x": 30 + 24 * i,
+                    "y": y,
+                    "h": h,
+                    "colour": colour,
+                    "title": f"{day:%d.%m}: {PackageStatus(status).label} — {n}",
+                }
+            )
+    legend = [(PackageStatus(s).label, c, sum(series[s])) for s, c in STATUS_COLOURS.items()]
+    labels = [{"x": 30 + 24 * i + bar // 2, "text": f"{d:%d.%m}"} for i, d in enumerate(dates) if i % 3 == 0]
+    return render(
+        request,
+        "servicelog/dashboard.html",
+        {
+            "days": days,
+            "bars": bars,
+            "legend": legend,
+            "labels": labels,
+            "width": width,
+            "height": height,
+            "bar": bar,
+            "peak": peak,
+            "total": sum(totals),
+            "first": dates[0],
+            "last": dates[-1],
+        },
+    )
+
+
+# --- the audit page (A5) -------------------------------------------------------------------------
+
+
+@require_GET
+@workplace_required(Role.DC_ADMIN)
+def audit_view(request: WorkplaceRequest) -> HttpResponse:
+    """Who did what, when, from where and with what outcome; nothing here can be changed."""
+
+    def day(name: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(request.GET.get(name, ""))
+        except ValueError:
+            return None
+
+    filters = AuditFilter(
+        username=request.GET.get("who", "").strip()[:150],
+        action=request.GET.get("action", "") if request.GET.get("action", "") in AuditAction.values else "",
+        mo_code=request.GET.get("mo", "").strip()[:6],
+        date_from=day("date_from"),
+        date_to=day("date_to"),
+    )
+    page = Paginator(audit_events(filters=filters).select_related("mo"), 100).get_page(
+        request.GET.get("page")
+    )
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "servicelog/audit.html",
+        {
+            "page": page,
+            "filters": filters,
+            "actions": AuditAction.choices,
+            "query": params.urlencode(),
+            "total": AuditEvent.objects.count(),
+        },
+    )

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from rest_framework.permissions import BasePermission
@@ -125,12 +126,14 @@ class WorkplaceMiddleware:
         return self.get_response(request)
 
 
-def workplace_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def workplace_required(
+    *roles: str,
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """A page for users with a chosen workplace of one of `roles` (all roles when none given)."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
             workplace: Workplace | None = getattr(request, "workplace", None)
@@ -177,6 +180,8 @@ _PERSONS = MenuEntry("Поиск людей", "person_list")
 _IDENT = MenuEntry("Пакетная идентификация ТФОМС", "identification")
 _ATTACH_FILE = MenuEntry("Выгрузка прикреплений", None, "в разработке")
 _JOURNAL = MenuEntry("Журнал работы сервисов", "journal")
+_SEARCH = MenuEntry("Поиск пакетов", "journal_search")
+_DASHBOARD = MenuEntry("Пакеты по дням", "journal_dashboard")
 _PLANS = MenuEntry("Планы диспансеризации и профилактических медицинских осмотров", None, "в разработке")
 
 SIDEBAR: dict[str, tuple[str, list[MenuEntry]]] = {
@@ -187,13 +192,18 @@ SIDEBAR: dict[str, tuple[str, list[MenuEntry]]] = {
             _IDENT,
             _ATTACH_FILE,
             _JOURNAL,
-            MenuEntry("Журнал аудита", None, "в разработке"),
+            _SEARCH,
+            _DASHBOARD,
+            MenuEntry("Журнал аудита", "audit"),
             MenuEntry("Администрирование справочников", "admin:index"),
             MenuEntry("API (документация)", "api_docs"),
         ],
     ),
-    Role.MO_ADMIN: ("Инструментарий", [_PERSONS, _IDENT, _ATTACH_FILE, _JOURNAL, _PLANS]),
-    Role.STATISTICIAN: ("Меню", [_PERSONS, _JOURNAL, _PLANS]),
+    Role.MO_ADMIN: (
+        "Инструментарий",
+        [_PERSONS, _IDENT, _ATTACH_FILE, _JOURNAL, _SEARCH, _DASHBOARD, _PLANS],
+    ),
+    Role.STATISTICIAN: ("Меню", [_PERSONS, _JOURNAL, _SEARCH, _PLANS]),
 }
 
 

@@ -182,6 +182,8 @@ TFOMS_CONSUMER_PREFETCH = env.int("TFOMS_CONSUMER_PREFETCH", default=50)
 TFOMS_SEND_RETRY_BASE_SECONDS = env.int("TFOMS_SEND_RETRY_BASE_SECONDS", default=30)
 TFOMS_SEND_RETRY_MAX_SECONDS = env.int("TFOMS_SEND_RETRY_MAX_SECONDS", default=3600)
 TFOMS_SEND_MAX_ATTEMPTS = env.int("TFOMS_SEND_MAX_ATTEMPTS", default=10)
+# A sent package without the fund's answer for this many hours is shown "нет ответа N ч" and reported.
+TFOMS_REPLY_OVERDUE_HOURS = env.int("TFOMS_REPLY_OVERDUE_HOURS", default=4)
 
 # Celery has its own broker, never the fund's. Empty = tasks run in-process (the embedded demo).
 CELERY_BROKER_URL = _secret("CELERY_BROKER_URL")
@@ -192,6 +194,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "close-dead-runs": {"task": "servicelog.close_dead_runs", "schedule": 60.0},
     "relay": {"task": "servicelog.relay", "schedule": env.float("TFOMS_RELAY_EVERY_SECONDS", default=5.0)},
+    "overdue-replies": {"task": "servicelog.notify_overdue", "schedule": 900.0},
     "ident-batch": {
         "task": "servicelog.run_scheduled",
         "schedule": crontab(hour=env.int("IDENT_BATCH_HOUR", default=1), minute=0),

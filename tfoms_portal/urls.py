@@ -7,11 +7,16 @@ from rest_framework.routers import DefaultRouter
 
 from registry import api as registry_api
 from registry import views as registry_views
+from servicelog import api as servicelog_api
+from servicelog import views as servicelog_views
 
 from . import views
 
 router = DefaultRouter()
 router.register("persons", registry_api.PersonViewSet, basename="api-person")
+router.register("servicelog/services", servicelog_api.ServiceViewSet, basename="api-service")
+router.register("servicelog/runs", servicelog_api.RunViewSet, basename="api-run")
+router.register("servicelog/packages", servicelog_api.PackageViewSet, basename="api-package")
 
 urlpatterns = [
     path("", registry_views.home_view, name="home"),
@@ -21,6 +26,7 @@ urlpatterns = [
     path("persons/", registry_views.person_list_view, name="person_list"),
     path("persons/<int:person_id>/", registry_views.person_card_view, name="person_card"),
     path("journal/", include("servicelog.urls")),
+    path("audit/", servicelog_views.audit_view, name="audit"),
     path("identification/", include("identification.urls")),
     path("persons/<int:person_id>/identify/", registry_views.person_identify_view, name="person_identify"),
     path("cases/<int:case_id>/", registry_views.case_view, name="case"),

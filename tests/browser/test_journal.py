@@ -83,3 +83,59 @@ def test_started_service_sends_districts_and_the_fund_accepts_them(page, live_se
         stop.set()
         consumer.join(timeout=10)
         messaging.reset_backend()
+
+
+def test_three_panes_status_filter_and_do_not_send_toggle(page, live_server):
+    """E2, E4: services, runs, packages and the log; filter by status; "Не отправлять повторно" and back."""
+    import uuid
+
+    from servicelog.models import Package
+    from servicelog.services import log_write, run_finish, run_open
+
+    mo = MoFactory(code="590001", name_short="ГКБ № 1")
+    WorkplaceFactory(user=UserFactory(username="admin3"), mo=mo, role=Role.MO_ADMIN)
+    run = run_open("tfoms_auto", mo=mo)
+    for status in ("accepted", "send_error", "send_error"):
+        Package.objects.create(
+            uuid=uuid.uuid4(),
+            service=run.service,
+            run=run,
+            mo=mo,
+            package_type="DISTRICT",
+            operation="Insert",
+            status=status,
+            content_hash="h",
+            payload={"LPUREGION_NAME": "5"},
+        )
+    log_write(run=run, message="Строка подробного журнала")
+    run_finish(run)
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "admin3")
+    page.fill("input[name=password]", "secret-pass-1")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/journal/?service=tfoms_auto")
+    for pane in ("services", "runs", "packages", "log"):
+        assert page.locator(f"[data-testid={pane}]").count() == 1
+    assert "Строка подробного журнала" in page.inner_text("[data-testid=log]")
+    assert page.locator("[data-testid=packages] tbody tr").count() == 3
+    page.shot("three-panes")
+
+    page.select_option("[data-testid=status-filter]", "send_error")
+    page.wait_for_url("**status=send_error**")
+    assert page.locator("[data-testid=packages] tbody tr").count() == 2
+    page.shot("filtered")
+
+    first = page.locator("[data-testid=packages] tbody tr").first
+    first.locator("[data-testid=do-not-send]").click()
+    page.wait_for_selector(".messages li")
+    assert "Запрет отправки установлен" in page.inner_text(".messages")
+    assert page.url.endswith("status=send_error")  # back where the user was
+    first = page.locator("[data-testid=packages] tbody tr").first
+    assert first.locator("[data-testid=allow-send]").count() == 1
+    page.shot("flagged")
+    assert Package.objects.filter(do_not_send=True).count() == 1
+    first.locator("[data-testid=allow-send]").click()
+    page.wait_for_selector(".messages li")
+    assert "Запрет отправки снят" in page.inner_text(".messages")
+    assert Package.objects.filter(do_not_send=True).count() == 0
