@@ -1,4 +1,4 @@
-"""Wire layouts of the attachment service: DISTRICT (formats §4.3, TAI envelope). Tags live only here."""
+"""DISTRICT (formats §4.3, TAI envelope): a district of an МО, sent before attachments."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from lxml import etree
 from registry.checkdigits import snils_format
 from registry.models import Site
 
-XSD_DIR = Path(__file__).resolve().parent / "xsd"
+XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
 DISTRICT_XSD = XSD_DIR / "district.xsd"
 DISTRICT_HEADER = ("CODE_MO", "ID_MO", "LPUREGION_ID")
 DISTRICT_BODY = (
