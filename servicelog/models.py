@@ -112,7 +112,11 @@ class ServiceRun(models.Model):
     mo = models.ForeignKey(
         "registry.Mo", verbose_name="МО", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    scope_key = models.CharField("область", max_length=16, help_text="код МО или пусто для всего региона")
+    scope_key = models.CharField(
+        "область",
+        max_length=32,
+        help_text="код МО (и, при отправке по одному пациенту, его номер) или пусто для региона",
+    )
     trigger = models.CharField(
         "запуск", max_length=16, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE
     )

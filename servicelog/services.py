@@ -242,9 +242,15 @@ def _scope_label(mo: Mo | None) -> str:
 
 
 def run_open(
-    code: str, *, mo: Mo | None = None, trigger: str = RunTrigger.SCHEDULE, user: User | None = None
+    code: str,
+    *,
+    mo: Mo | None = None,
+    trigger: str = RunTrigger.SCHEDULE,
+    user: User | None = None,
+    scope: str = "",
 ) -> ServiceRun:
-    """Start a run, committed at once so it is visible (and single-flight) while it works."""
+    """Start a run, committed at once so it is visible (and single-flight) while it works. `scope`
+    narrows the single flight and the manual timeout below the МО (e.g. one patient's send)."""
     if _in_business_transaction():
         raise RuntimeError("a service run is opened outside the business transaction (DESIGN §3)")
     service = Service.objects.filter(code=code).first()
@@ -252,7 +258,7 @@ def run_open(
         raise RunRefused(f"Сервис с кодом «{code}» не найден.")
     if not service.enabled:
         raise RunRefused(f"Сервис «{service.name}» не действует в регионе.")
-    scope_key = mo.code if mo else ""
+    scope_key = (mo.code if mo else "") + (f":{scope}" if scope else "")
     now = timezone.now()
     if trigger == RunTrigger.MANUAL:
         timeout = timedelta(seconds=service.manual_send_timeout_seconds)
@@ -347,11 +353,16 @@ def run_execute(run: ServiceRun) -> ServiceRun:
 
 @contextmanager
 def run(
-    code: str, *, mo: Mo | None = None, trigger: str = RunTrigger.SCHEDULE, user: User | None = None
+    code: str,
+    *,
+    mo: Mo | None = None,
+    trigger: str = RunTrigger.SCHEDULE,
+    user: User | None = None,
+    scope: str = "",
 ) -> Iterator[ServiceRun]:
     """`with servicelog.run("tfoms_auto", mo=mo) as run:` — opened outside the business transaction,
     so a failure inside is still recorded; the exception goes on to the caller."""
-    opened = run_open(code, mo=mo, trigger=trigger, user=user)
+    opened = run_open(code, mo=mo, trigger=trigger, user=user, scope=scope)
     try:
         yield opened
     except Exception as exc:

@@ -34,3 +34,18 @@ def snils_valid(value: str) -> bool:
     if int(number) <= _SNILS_UNCHECKED_UP_TO:
         return True
     return snils_control(number) == control
+
+
+def enp_valid(value: str) -> bool:
+    """ЕНП: 16 digits, the last a Luhn check digit over the first 15 (formats §9.2)."""
+    if len(value) != 16 or not value.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(reversed(value[:15])):
+        digit = int(char)
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return str((10 - total % 10) % 10) == value[15]

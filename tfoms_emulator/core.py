@@ -24,6 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS: dict[str, str] = {
     "ANSWER": "servicelog/xsd/answer.xsd",
     "DISTRICT": "attachment/xsd/district.xsd",
+    "PERSONATTACHDISTRICT": "attachment/xsd/personattachdistrict.xsd",
+    "PERSONATTACH": "attachment/xsd/personattach.xsd",
 }
 
 ANSWER_TYPE = "ANSWER"

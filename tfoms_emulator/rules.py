@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from .checks import snils_digits, snils_valid
+from .checks import enp_valid, snils_digits, snils_valid
 from .xmlio import text
 
 # F012 codes (formats §8.6) and our own code for a simulated refusal.
@@ -76,7 +76,82 @@ def district(root: etree._Element, known: Known) -> list[Error]:
     return []
 
 
+def _district_numbers(known: Known, code_mo: str) -> set[int]:
+    """The districts of an МО the fund knows, by their number (LPUREGION_NAME digits)."""
+    numbers = set()
+    for (mo, _), fields in known.get("DISTRICT", {}).items():
+        digits = "".join(ch for ch in fields.get("LPUREGION_NAME", "") if ch.isdigit())
+        if mo == code_mo and digits:
+            numbers.add(int(digits))
+    return numbers
+
+
+def _attachment_key(
+    root: etree._Element, known: Known, package_type: str
+) -> tuple[list[Error], tuple[str, int]]:
+    operation = text(root, "HEADER/OPERATIONTYPE") or ""
+    code_mo = text(root, "HEADER/CODE_MO") or ""
+    attach_id = int(text(root, "HEADER/PERSONATTACHID") or "0")
+    key = (code_mo, attach_id)
+    attachments = known.setdefault(package_type, {})
+    where = f"PERSONATTACHID {attach_id}, МО {code_mo}"
+    errors: list[Error] = []
+    if operation == "Insert" and key in attachments:
+        errors.append(Error(DUPLICATE_KEY, f"Прикрепление уже известно ТФОМС ({where})"))
+    if operation in ("Update", "Delete") and key not in attachments:
+        errors.append(Error(WRONG_VALUE, f"Прикрепление не найдено ({where})"))
+    if operation in ("Insert", "Update") and root.find("BODY") is None:
+        errors.append(Error(FORMAT_ERROR, f"Для операции {operation} обязателен BODY"))
+    return errors, key
+
+
+def _apply(root: etree._Element, known: Known, package_type: str, key: tuple[str, int]) -> None:
+    if (text(root, "HEADER/OPERATIONTYPE") or "") == "Delete":
+        known[package_type].pop(key, None)
+    else:
+        known[package_type][key] = _body_fields(root)
+
+
+def person_attach_district(root: etree._Element, known: Known) -> list[Error]:
+    """PERSONATTACHDISTRICT: the person's СНИЛС and ЕНП valid, the doctors' СНИЛС valid, and the
+    districts named by UCH / UCH_F sent before (the Insert order of formats §2.3)."""
+    errors, key = _attachment_key(root, known, "PERSONATTACHDISTRICT")
+    if root.find("BODY") is not None:
+        errors += _snils_errors(text(root, "BODY/SNILS"), "SNILS")
+        errors += _snils_errors(text(root, "BODY/SNILS_VR"), "SNILS_VR")
+        errors += _snils_errors(text(root, "BODY/SNILS_VR_F"), "SNILS_VR_F")
+        npolis = text(root, "BODY/NPOLIS") or ""
+        if (text(root, "BODY/VPOLIS") or "") in ("3", "4", "5") and npolis and not enp_valid(npolis):
+            errors.append(Error(WRONG_VALUE, f"NPOLIS: неверный ЕНП «{npolis}»"))
+        code_mo = key[0]
+        numbers = _district_numbers(known, code_mo)
+        for tag in ("UCH", "UCH_F"):
+            value = text(root, f"BODY/{tag}")
+            if value and int(value) not in numbers:
+                errors.append(Error(WRONG_VALUE, f"{tag}: участок № {value} МО {code_mo} не передан в ТФОМС"))
+    if errors:
+        return errors
+    _apply(root, known, "PERSONATTACHDISTRICT", key)
+    return []
+
+
+def person_attach(root: etree._Element, known: Known) -> list[Error]:
+    """PERSONATTACH: the districts referenced by LPUREGION_ID / LPUREGIONFAP_ID must be known."""
+    errors, key = _attachment_key(root, known, "PERSONATTACH")
+    districts = known.get("DISTRICT", {})
+    for tag in ("LPUREGION_ID", "LPUREGIONFAP_ID"):
+        value = text(root, f"BODY/{tag}")
+        if value and (key[0], int(value)) not in districts:
+            errors.append(Error(WRONG_VALUE, f"{tag}: участок {value} МО {key[0]} не передан в ТФОМС"))
+    if errors:
+        return errors
+    _apply(root, known, "PERSONATTACH", key)
+    return []
+
+
 # Package type → its business rule; a type with an XSD but no rule is accepted once it is schema-valid.
 RULES: dict[str, Rule] = {
     "DISTRICT": district,
+    "PERSONATTACHDISTRICT": person_attach_district,
+    "PERSONATTACH": person_attach,
 }

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from attachment import card as attachment_card
 from registry import api as registry_api
 from registry import views as registry_views
 from servicelog import api as servicelog_api
@@ -30,6 +31,11 @@ urlpatterns = [
     path("identification/", include("identification.urls")),
     path("persons/<int:person_id>/identify/", registry_views.person_identify_view, name="person_identify"),
     path("cases/<int:case_id>/", registry_views.case_view, name="case"),
+    path(
+        "persons/<int:person_id>/attachment/send/",
+        attachment_card.person_attachment_send_view,
+        name="person_attachment_send",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", registry_api.token_view, name="api_token"),

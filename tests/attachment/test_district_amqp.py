@@ -326,3 +326,31 @@ def test_two_relays_in_parallel_never_reorder_a_key(mo_a, amqp, settings):
         arrived.append(uuid.UUID(properties.message_id))
     connection.close()
     assert arrived == expected
+
+
+@pytest.mark.django_db
+def test_attachment_kinds_over_rabbitmq(mo_a, mo_b, emulator):
+    """C4 over the real broker: districts first, then attachments of several kinds, all accepted."""
+    import datetime as dt
+
+    from registry.models import Attachment
+    from tests.factories import AttachmentFactory, PersonFactory, PolicyFactory
+
+    today = dt.date.today()
+    people = [PersonFactory(last_name=f"Кролик{n}", fund_person_id=7100000 + n) for n in range(4)]
+    for person in people:
+        PolicyFactory(person=person, valid_from=dt.date(2015, 1, 1))
+    AttachmentFactory(person=people[0], mo=mo_a, method=Attachment.Method.BY_APPLICATION)
+    AttachmentFactory(person=people[1], mo=mo_a, method=Attachment.Method.BY_ADDRESS, is_conditional=True)
+    AttachmentFactory(person=people[2], mo=mo_a, site=None)
+    AttachmentFactory(
+        person=people[3], mo=mo_a, date_from=dt.date(2020, 1, 1), date_to=today - dt.timedelta(days=1)
+    )
+    AttachmentFactory(person=people[3], mo=mo_b, date_from=today)
+    service_execute("tfoms_auto")
+    total = Package.objects.count()
+    assert relay_run().sent == total
+    consume_until(answered(total))
+    kinds = sorted(Package.objects.values_list("package_type", flat=True))
+    assert kinds == ["DISTRICT"] * 4 + ["PERSONATTACHDISTRICT"] * 5
+    assert set(Package.objects.values_list("status", flat=True)) == {S.ACCEPTED}
