@@ -354,3 +354,26 @@ def test_attachment_kinds_over_rabbitmq(mo_a, mo_b, emulator):
     kinds = sorted(Package.objects.values_list("package_type", flat=True))
     assert kinds == ["DISTRICT"] * 4 + ["PERSONATTACHDISTRICT"] * 5
     assert set(Package.objects.values_list("status", flat=True)) == {S.ACCEPTED}
+
+
+def test_missing_queue_fails_loudly_when_the_fund_owns_the_topology(settings):
+    """TFOMS_DECLARE_QUEUES=false (production): only passive declaration, a missing queue is an error."""
+    settings.TFOMS_AMQP_URL = os.environ["TFOMS_AMQP_URL"]
+    settings.TFOMS_QUEUE_PREFIX = f"absent{uuid.uuid4().hex[:8]}."
+    settings.TFOMS_DECLARE_QUEUES = False
+    settings.TFOMS_AMQP_CONNECT_ATTEMPTS = 1
+    messaging.reset_backend()
+    try:
+        error = messaging.get_backend().ping()
+        assert "не найдена у брокера" in error and settings.TFOMS_QUEUE_PREFIX in error
+        outcome = messaging.get_backend().publish(
+            [messaging.OutMessage(queue="x", body=b"<x/>", message_id="M-1", type="DISTRICT")]
+        )
+        assert outcome[0].error and not outcome[0].ok
+        connection = pika.BlockingConnection(pika.URLParameters(settings.TFOMS_AMQP_URL))
+        channel = connection.channel()
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker):  # nothing was declared on the way
+            channel.queue_declare(f"{settings.TFOMS_QUEUE_PREFIX}tfoms.from_mis", passive=True)
+        connection.close()
+    finally:
+        messaging.reset_backend()
