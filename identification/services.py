@@ -21,6 +21,7 @@ from registry.models import IdentityDocument, Mo, Person, Policy, Smo, Treatment
 from registry.services import FundPolicy, PolicyRefused, policy_merge, smo_by_fund_codes
 from servicelog.models import LogEntry, ServiceRun
 from servicelog.services import log_write, run_beat
+from tfoms_portal.db import bulk_update_fast
 
 from .formats import (
     ResponseRejected,
@@ -311,10 +312,9 @@ class _Applier:
     def save(self) -> None:
         policies = list(self.to_save.values())
         Policy.objects.bulk_create([p for p in policies if p.pk is None], batch_size=1000)
-        Policy.objects.bulk_update(
+        bulk_update_fast(
             [p for p in policies if p.pk is not None],
             ["policy_type", "form", "series", "number", "enp", "smo", "valid_from", "valid_to", "source"],
-            batch_size=1000,
         )
         Person.objects.filter(pk__in=self.identified).update(
             identified_in_tfoms=True, identified_at=self.today
@@ -366,9 +366,7 @@ def identification_response_load(*, file_name: str, data: bytes, only_mo: Mo | N
             changed.append(record)
             result.no_data += 1
     applier.save()
-    IdentificationRecord.objects.bulk_update(
-        changed, ["status", "status_date", "error_codes", "error_text", "response_row"], batch_size=1000
-    )
+    bulk_update_fast(changed, ["status", "status_date", "error_codes", "error_text", "response_row"])
     package.unmatched_rows = unmatched_rows
     package.response_loaded_at = timezone.now()
     package.response_file_name = file_name
