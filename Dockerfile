@@ -14,4 +14,4 @@ RUN STATIC_ROOT=/app/staticfiles python manage.py collectstatic --no-input \
 
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "tfoms_portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "tfoms_portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]

@@ -178,7 +178,7 @@ class MenuEntry:
 
 _PERSONS = MenuEntry("Поиск людей", "person_list")
 _IDENT = MenuEntry("Пакетная идентификация ТФОМС", "identification")
-_ATTACH_FILE = MenuEntry("Выгрузка прикреплений", None, "в разработке")
+_ATTACH_FILE = MenuEntry("Выгрузка прикреплений", "attachment_export")
 _JOURNAL = MenuEntry("Журнал работы сервисов", "journal")
 _SEARCH = MenuEntry("Поиск пакетов", "journal_search")
 _DASHBOARD = MenuEntry("Пакеты по дням", "journal_dashboard")

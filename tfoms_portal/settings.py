@@ -210,6 +210,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 TFOMS_ATTACHMENT_PACKAGE = env.str("TFOMS_ATTACHMENT_PACKAGE", default="PERSONATTACHDISTRICT")
 # The scheduled attachment run looks at changes of this many days back (the manual's bounded period).
 TFOMS_ATTACHMENT_PERIOD_DAYS = env.int("TFOMS_ATTACHMENT_PERIOD_DAYS", default=31)
+# The longest reporting period of the attachment file export (D1), days.
+ATTACHMENT_EXPORT_MAX_DAYS = env.int("ATTACHMENT_EXPORT_MAX_DAYS", default=366)
 # Batch identification: records per request file (formats §1.2).
 IDENT_RECORDS_PER_FILE = env.int("IDENT_RECORDS_PER_FILE", default=200)
 

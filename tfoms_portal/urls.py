@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from attachment import api as attachment_api
 from attachment import card as attachment_card
 from registry import api as registry_api
 from registry import views as registry_views
@@ -29,6 +30,7 @@ urlpatterns = [
     path("journal/", include("servicelog.urls")),
     path("audit/", servicelog_views.audit_view, name="audit"),
     path("identification/", include("identification.urls")),
+    path("attachment/", include("attachment.urls")),
     path("persons/<int:person_id>/identify/", registry_views.person_identify_view, name="person_identify"),
     path("cases/<int:case_id>/", registry_views.case_view, name="case"),
     path(
@@ -39,6 +41,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", registry_api.token_view, name="api_token"),
+    path("api/v1/attachment/file/", attachment_api.attachment_file_view, name="api_attachment_file"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
