@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-import tfoms_emulator
 from registry.models import Attachment, Site, Staff
 from servicelog.inbox import inbound_handle
 from servicelog.models import AuditAction, AuditEvent, Package, PackageStatus, RunResult
@@ -24,18 +23,8 @@ from tests.factories import (
 from tfoms_portal import messaging
 
 S = PackageStatus
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem")]
 TODAY = timezone.localdate()
-
-
-@pytest.fixture(autouse=True)
-def locmem(settings):
-    settings.TFOMS_AMQP_URL = ""
-    settings.TFOMS_QUEUE_PREFIX = ""
-    messaging.reset_backend()
-    tfoms_emulator.reset()
-    yield messaging.get_backend()
-    messaging.reset_backend()
 
 
 def exchange(backend, mo=None):

@@ -25,18 +25,7 @@ from tests.factories import SiteFactory, StaffFactory
 from tfoms_portal import messaging
 
 S = PackageStatus
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def locmem(settings):
-    settings.TFOMS_AMQP_URL = ""
-    settings.TFOMS_QUEUE_PREFIX = ""
-    messaging.reset_backend()
-    tfoms_emulator.reset()
-    yield messaging.get_backend()
-    messaging.reset_backend()
-    tfoms_emulator.reset()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem")]
 
 
 @pytest.fixture
