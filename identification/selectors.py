@@ -48,9 +48,12 @@ class Period:
 def period_from_params(mode: str, date_from: dt.date | None, date_to: dt.date | None, step: int) -> Period:
     mode = mode if mode in MODES else "month"
     if date_from and date_to and date_from <= date_to and step == 0:
-        return Period(mode if mode != "custom" else "day", date_from, date_to)
-    period = Period.around(mode, date_from or timezone.localdate())
-    return period.shifted(step) if step else period
+        return Period(mode, date_from, date_to)
+    try:
+        period = Period.around(mode, date_from or timezone.localdate())
+        return period.shifted(step) if step else period
+    except (ValueError, OverflowError):  # past year 1 or 9999: back to the present
+        return Period.around(mode, timezone.localdate())
 
 
 def packages_for(

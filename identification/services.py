@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -150,7 +151,9 @@ def ident_packages_form(
     per_file = settings.IDENT_RECORDS_PER_FILE
     chunks = [complete[i : i + per_file] for i in range(0, len(complete), per_file)] or [[]]
     prefix = f"{mo.code}_{today:%d%m%Y}_"
-    number = IdentificationPackage.objects.filter(name__startswith=prefix).count()
+    taken = IdentificationPackage.objects.filter(name__startswith=prefix).values_list("name", flat=True)
+    # the highest N + 1, not a count: a deleted package must not make the next name collide
+    number = max((int(name[len(prefix) :]) for name in taken if name[len(prefix) :].isdigit()), default=0)
     packages = []
     now = timezone.now()
     for index, chunk in enumerate(chunks):
@@ -198,10 +201,22 @@ def ident_packages_form(
 
 
 def ident_batch_job(*, run: ServiceRun, mo: Mo | None) -> None:
-    """ident_batch step: one МО, or every МО of the region."""
+    """ident_batch step: one МО, or every МО of the region, each in its own transaction (one МО's
+    failure is logged on the run and does not hold back the others)."""
     for one in [mo] if mo is not None else Mo.objects.filter(is_active=True).order_by("code"):
-        ident_packages_form(run=run, mo=one)
+        try:
+            ident_packages_form(run=run, mo=one)
+        except DatabaseError as exc:
+            log_write(
+                run=run,
+                mo=one,
+                level=LogEntry.Level.ERROR,
+                message=f"Пакеты МО {one.code} не сформированы: {type(exc).__name__}: {exc}",
+            )
         run_beat(run)
+
+
+ident_batch_job.own_transactions = True  # type: ignore[attr-defined]
 
 
 # --- loading a response (B4, B5, B6) ---------------------------------------------------------
@@ -384,11 +399,28 @@ def _remove_files(file_name: str) -> None:
 
 
 @transaction.atomic
-def identification_package_delete(*, package: IdentificationPackage) -> None:
-    """ "Удалить": the package, its records and its files on the server."""
+def identification_package_delete(*, package: IdentificationPackage) -> int:
+    """ "Удалить": the package, its records and its files on the server. Persons still waiting for
+    the answer go back to the queue (with their reason and МО), so nobody's request is lost;
+    returns how many went back (a case's record comes back with the next day's cases rule)."""
     name = package.file_name
+    waiting = list(
+        package.records.filter(status=RecordStatus.WAITING, treatment_case__isnull=True).select_related(
+            "person"
+        )
+    )
+    now = timezone.now()
+    for record in waiting:
+        record.person.identification_requested_at = now
+        record.person.identification_request_reason = record.source
+        record.person.identification_request_mo = package.mo
+    Person.objects.bulk_update(
+        [r.person for r in waiting],
+        ["identification_requested_at", "identification_request_reason", "identification_request_mo"],
+    )
     package.delete()
     transaction.on_commit(lambda: _remove_files(name))
+    return len(waiting)
 
 
 # --- the scheduled job: responses from the in-folder -----------------------------------------
@@ -406,11 +438,22 @@ def _claim(path: Path) -> Path | None:
     return claimed
 
 
+def _recover_stale_claims(folder: Path, older_than: float = 3600) -> None:
+    """A worker that died while loading left its file in `.processing/`: put it back in the folder."""
+    processing = folder / ".processing"
+    if not processing.is_dir():
+        return
+    for claimed in processing.iterdir():
+        if claimed.is_file() and time.time() - claimed.stat().st_mtime > older_than:
+            os.replace(claimed, folder / claimed.name.rsplit(".", 1)[0])
+
+
 def identification_responses_collect(*, run: ServiceRun) -> int:
     """ident_responses step: load every response waiting in the in-folder; a refused file is moved
     to `rejected/` with its reason beside it and logged on the run."""
     folder = in_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    _recover_stale_claims(folder)
     loaded = 0
     for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.upper() == ".DBF"):
         claimed = _claim(path)
@@ -424,8 +467,13 @@ def identification_responses_collect(*, run: ServiceRun) -> int:
             rejected.mkdir(exist_ok=True)
             os.replace(claimed, rejected / path.name)
             (rejected / f"{path.name}.txt").write_text(str(exc), encoding="utf-8")
-            log_write(run=run, level=LogEntry.Level.ERROR, message=str(exc))
+            mcod = name_mcod(path.name.rsplit(".", 1)[0])
+            owner = Mo.objects.filter(code=mcod).first() if mcod else None
+            log_write(run=run, mo=owner, level=LogEntry.Level.ERROR, message=str(exc))
             continue
+        except BaseException:
+            os.replace(claimed, folder / path.name)  # not lost: the next run takes it again
+            raise
         claimed.unlink(missing_ok=True)
         log_write(run=run, mo=result.package.mo, message=result.summary)
         loaded += 1

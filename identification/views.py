@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from registry.models import Role
 from servicelog.audit import audit_record
 from servicelog.models import AuditAction
-from tfoms_portal.access import WorkplaceRequest, workplace_required
+from tfoms_portal.access import WorkplaceRequest, parse_id, workplace_required
 
 from .models import RecordStatus
 from .selectors import MODES, RecordFilter, package_get, package_records, packages_for, period_from_params
@@ -66,9 +66,9 @@ def identification_view(request: WorkplaceRequest) -> HttpResponse:
         errors=params.get("q_errors", "").strip(),
         result=params.get("q_result", "").strip(),
     )
-    package_id = params.get("package", "")
-    if package_id.isdigit():
-        selected = package_get(workplace=request.workplace, package_id=int(package_id))
+    package_id = parse_id(params.get("package"))
+    if package_id is not None:
+        selected = package_get(workplace=request.workplace, package_id=package_id)
         records = list(package_records(package=selected, search=search)[:1000])
     context = {
         "period": period,
@@ -150,6 +150,10 @@ def package_delete_view(request: WorkplaceRequest, package_id: int) -> HttpRespo
     package = package_get(workplace=request.workplace, package_id=package_id)
     name = package.name
     audit_record(action=AuditAction.DELETE, request=request, obj=package, details={"package": name})
-    identification_package_delete(package=package)
-    messages.success(request, f"Пакет {name} удалён вместе с файлами.")
+    requeued = identification_package_delete(package=package)
+    messages.success(
+        request,
+        f"Пакет {name} удалён вместе с файлами."
+        + (f" Людей, ждавших ответа, снова в очереди на идентификацию: {requeued}." if requeued else ""),
+    )
     return redirect(_back(request, package=""))

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from servicelog.audit import audit_record
 from servicelog.models import AuditAction
-from tfoms_portal.access import api_workplace, default_workplace
+from tfoms_portal.access import api_workplace, default_workplace, parse_id
 
 from .auth import login_check
 from .forms import LoginForm, PersonSearchForm
@@ -49,10 +49,10 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        pk = str(kwargs["pk"])
-        if not pk.isdigit():
+        person_id = parse_id(kwargs["pk"])
+        if person_id is None:
             raise Http404
-        card = person_card(workplace=api_workplace(request), person_id=int(pk))
+        card = person_card(workplace=api_workplace(request), person_id=person_id)
         audit_record(action=AuditAction.PERSON_VIEWED, request=request._request, obj=card.person)
         return Response(PersonCardSerializer(card).data)
 

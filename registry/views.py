@@ -21,6 +21,7 @@ from tfoms_portal.access import (
     activate_workplace,
     default_workplace,
     get_scoped_or_404,
+    parse_id,
     user_workplaces,
     workplace_required,
 )
@@ -108,7 +109,7 @@ def workplace_view(request: HttpRequest) -> HttpResponse:
 
     if request.method == "POST" and "mo" in request.POST:
         chosen = request.POST.get("mo", "")
-        if not chosen.isdigit() or int(chosen) not in mos:
+        if parse_id(chosen) not in mos:
             messages.error(request, "Выбранная МО недоступна пользователю.")
             return render(
                 request, "registry/choose_mo.html", {"mos": mos.values(), "change": change}, status=400

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.models import Role
-from tfoms_portal.access import api_workplace
+from tfoms_portal.access import api_workplace, parse_id
 
 from .audit import audit_record
 from .models import AuditAction, RunTrigger
@@ -121,9 +121,10 @@ class PackageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(PackageDetailSerializer(package).data)
 
     def _package(self, pk: Any) -> Any:
-        if not str(pk).isdigit():
+        package_id = parse_id(pk)
+        if package_id is None:
             raise Http404
-        return package_get(workplace=api_workplace(self.request), package_id=int(pk))
+        return package_get(workplace=api_workplace(self.request), package_id=package_id)
 
     @extend_schema(request=DoNotSendSerializer, responses={200: PackageSerializer})
     @action(detail=True, methods=["post"], url_path="do-not-send")

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from registry.models import Mo, Role, Workplace
-from tfoms_portal.access import get_scoped_or_404, scope
+from tfoms_portal.access import get_scoped_or_404, parse_id, scope
 
 from .models import ERROR_STATUSES, AuditEvent, LogEntry, Package, PackageStatus, Service, ServiceRun
 
@@ -107,7 +107,7 @@ class PackageFilter:
         return cls(
             status=params.get("status", "") if params.get("status", "") in PackageStatus.values else "",
             package_type=params.get("type", "").strip()[:64],
-            run_id=int(run) if run.isdigit() else None,
+            run_id=parse_id(run),
             service=params.get("service", "").strip()[:32],
             mo_code=params.get("mo", "").strip()[:6],
             date_from=day("date_from"),

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from registry.models import Role
-from tfoms_portal.access import WorkplaceRequest, workplace_required
+from tfoms_portal.access import WorkplaceRequest, parse_id, workplace_required
 
 from .audit import audit_record
 from .export import csv_response, xlsx_response
@@ -70,9 +70,9 @@ def journal_view(request: WorkplaceRequest) -> HttpResponse:
         )
         counts = run_package_counts(workplace=workplace, run_ids=[r.pk for r in page])
         selected = None
-        run_id = request.GET.get("run", "")
-        if run_id.isdigit():
-            selected = run_get(workplace=workplace, service=service, run_id=int(run_id))
+        run_id = parse_id(request.GET.get("run"))
+        if run_id is not None:
+            selected = run_get(workplace=workplace, service=service, run_id=run_id)
         elif page.object_list:
             selected = page.object_list[0]
         status = request.GET.get("status", "")
@@ -170,7 +170,7 @@ def package_do_not_send_view(request: WorkplaceRequest, package_id: int) -> Http
 @workplace_required(*ADMINS)
 def package_resend_view(request: WorkplaceRequest) -> HttpResponse:
     """Resend one or many packages (checkboxes `package`), each as a new attempt; others' ids are 404."""
-    ids = [int(v) for v in request.POST.getlist("package") if v.isdigit()]
+    ids = [pk for pk in (parse_id(v) for v in request.POST.getlist("package")) if pk is not None]
     if not ids:
         messages.error(request, "Отметьте пакеты для повторной отправки.")
         return redirect(_back_to(request, reverse("journal")))
@@ -230,9 +230,9 @@ def print_view(request: WorkplaceRequest) -> HttpResponse:
     """ "Печать": the selected run with its packages and log, or the whole list of runs."""
     workplace = request.workplace
     service = service_get(workplace, request.GET.get("service", ""))
-    run_id = request.GET.get("run", "")
-    if run_id.isdigit():
-        run = run_get(workplace=workplace, service=service, run_id=int(run_id))
+    run_id = parse_id(request.GET.get("run"))
+    if run_id is not None:
+        run = run_get(workplace=workplace, service=service, run_id=run_id)
         packages = list(package_search(workplace=workplace, filters=PackageFilter(run_id=run.pk))[:5000])
         counts = run_package_counts(workplace=workplace, run_ids=[run.pk]).get(run.pk, (0, 0))
         context = {
@@ -317,10 +317,10 @@ def _packages_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[
 def _log_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[list[Any]]]:
     workplace = request.workplace
     service = service_get(workplace, request.GET.get("service", ""))
-    run_id = request.GET.get("run", "")
-    if not run_id.isdigit():
+    run_id = parse_id(request.GET.get("run"))
+    if run_id is None:
         raise Http404("Не выбран запуск")
-    run = run_get(workplace=workplace, service=service, run_id=int(run_id))
+    run = run_get(workplace=workplace, service=service, run_id=run_id)
     entries = run_log(workplace=workplace, run=run)
 
     def rows() -> Iterator[list[Any]]:
@@ -375,8 +375,7 @@ STATUS_COLOURS = {
 @workplace_required()
 def dashboard_view(request: WorkplaceRequest) -> HttpResponse:
     """Packages per day and status as a stacked bar chart (SVG drawn here: no scripts from outside)."""
-    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 30
-    days = min(max(days, 7), 180)
+    days = min(max(parse_id(request.GET.get("days")) or 30, 7), 180)
     dates, series = dashboard_counts(workplace=request.workplace, days=days)
     totals = [sum(series[s][i] for s in series) for i in range(len(dates))]
     peak = max([*totals, 1])

@@ -65,11 +65,23 @@ def scope(queryset: QuerySet[M], workplace: Workplace | None) -> QuerySet[M]:
     return queryset.filter(condition)
 
 
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """An object id from a URL or form: ASCII digits within the 64-bit range, else None (never a 500)."""
+    text = str(value or "")
+    if not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def get_scoped_or_404(queryset: QuerySet[M], workplace: Workplace | None, **lookup: Any) -> M:
     """An object by id within the viewer's scope; another МО's object is simply not found."""
     try:
         return scope(queryset, workplace).get(**lookup)
-    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError, OverflowError) as exc:
         raise Http404("Объект не найден") from exc
 
 

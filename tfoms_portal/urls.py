@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from attachment import api as attachment_api
 from attachment import card as attachment_card
+from identification import api as identification_api
 from registry import api as registry_api
 from registry import views as registry_views
 from servicelog import api as servicelog_api
@@ -42,6 +43,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", registry_api.token_view, name="api_token"),
     path("api/v1/attachment/file/", attachment_api.attachment_file_view, name="api_attachment_file"),
+    path("api/v1/identification/responses/", identification_api.responses_view, name="api_ident_responses"),
+    path("api/v1/identification/packages/", identification_api.packages_view, name="api_ident_packages"),
+    path(
+        "api/v1/identification/packages/<str:package_id>/request-file/",
+        identification_api.request_file_view,
+        name="api_ident_request_file",
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

@@ -150,3 +150,26 @@ def test_case_view_is_read_only(enter, mo_admin_a, mo_a, package):
     case = CaseFactory(person=person, mo=mo_a, number="777")
     html = enter(mo_admin_a).get(f"/cases/{case.pk}/").content.decode()
     assert "№ 777" in html and "только для чтения" in html and "<form" not in html.split("<main>")[1]
+
+
+def test_delete_requeues_the_waiting_and_the_next_name_does_not_collide(
+    enter, mo_admin_a, package, mo_a, django_capture_on_commit_callbacks
+):
+    from identification.services import ident_packages_form
+    from identification.services import out_dir as request_folder
+
+    client = enter(mo_admin_a)
+    assert (request_folder() / package.file_name).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        html = client.post(f"/identification/{package.pk}/delete/", NOV, follow=True).content.decode()
+    assert "снова в очереди на идентификацию: 3" in html
+    assert (
+        Person.objects.filter(
+            identification_requested_at__isnull=False, identification_request_mo=mo_a
+        ).count()
+        == 3
+    )
+    assert not (request_folder() / package.file_name).exists()
+    IdentificationPackage.objects.create(name="590001_26112026_2", mo=mo_a, formed_at=timezone.now())
+    (again,) = ident_packages_form(run=None, mo=mo_a, today=dt.date(2026, 11, 26))
+    assert again.name == "590001_26112026_3" and again.records.count() == 3

@@ -264,3 +264,45 @@ def test_two_workers_never_claim_the_same_file(tmp_path: Path):
         thread.join()
     names = [p.name.rsplit(".", 1)[0] for p in claimed[0] + claimed[1]]
     assert sorted(names) == sorted(p.name for p in files)  # each exactly once
+
+
+def test_a_file_is_put_back_when_loading_fails_unexpectedly(package, smo, monkeypatch):
+    from identification import services
+
+    rows = request_rows(package)
+    in_dir().mkdir(parents=True, exist_ok=True)
+    (in_dir() / package.file_name).write_bytes(response_dbf([identified(r) for r in rows]))
+
+    def database_down(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "identification_response_load", database_down)
+    with pytest.raises(RuntimeError):
+        identification_responses_collect(run=run_open("ident_responses"))
+    assert (in_dir() / package.file_name).exists()  # back in the folder, not stuck in .processing
+    assert not list((in_dir() / ".processing").iterdir())
+
+
+def test_a_claim_left_by_a_dead_worker_is_recovered(package, smo, django_capture_on_commit_callbacks):
+    import os
+    import time
+
+    rows = request_rows(package)
+    processing = in_dir() / ".processing"
+    processing.mkdir(parents=True, exist_ok=True)
+    stale = processing / f"{package.file_name}.deadbeef"
+    stale.write_bytes(response_dbf([identified(r) for r in rows]))
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert identification_responses_collect(run=run_open("ident_responses")) == 1
+    package.refresh_from_db()
+    assert package.response_loaded_at is not None
+
+
+def test_a_refused_file_is_logged_for_its_own_mo(package, mo_a):
+    in_dir().mkdir(parents=True, exist_ok=True)
+    (in_dir() / "590001_01012020_7.DBF").write_bytes(b"junk")
+    run = run_open("ident_responses")
+    identification_responses_collect(run=run)
+    assert run.log.get(level="error").mo == mo_a

@@ -89,6 +89,7 @@ def test_card_shows_documents_policies_attachments_identification(enter, mo_admi
     attachments = page[page.index('data-testid="attachments"') :]
     assert "<td>590001</td>" in attachments and "A-1" in page
     assert "Идентификация в ТФОМС" in page
+    assert "<title>Иванов Иван Петрович — Портал ТФОМС</title>" in page
     assert AuditEvent.objects.filter(action=AuditAction.PERSON_VIEWED, object_id=str(ivanov.pk)).count() == 1
 
 

@@ -398,3 +398,27 @@ def test_openapi_lists_the_journal_endpoints(enter, mo_admin_a):
         "/api/v1/servicelog/services/{code}/start/",
     ):
         assert path in schema
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/journal/?service=tfoms_auto&run=²",
+        "/journal/?service=tfoms_auto&run=99999999999999999999",
+        "/journal/search/?run=²&q=x",
+        "/journal/print/?service=tfoms_auto&run=²",
+        "/journal/dashboard/?days=²",
+        "/journal/export/packages.csv?run=99999999999999999999",
+        "/identification/?package=²",
+        "/identification/?package=99999999999999999999",
+        "/identification/?mode=month&date_from=0001-01-15&go=back",
+        "/identification/?mode=day&date_from=9999-12-31&go=forward",
+        "/api/v1/servicelog/packages/?run=99999999999999999999",
+        "/api/v1/servicelog/packages/²/",
+    ],
+)
+def test_odd_ids_and_dates_never_give_a_500(enter, dc_admin, world, url):
+    response = enter(dc_admin).get(url)
+    assert response.status_code in (200, 404), (url, response.status_code)
+    if hasattr(response, "streaming_content"):
+        b"".join(response.streaming_content)
