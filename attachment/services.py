@@ -189,13 +189,40 @@ def _policy_on(person: Person, day: dt.date) -> Policy | None:
     return chosen[0] if chosen else None
 
 
+def _sendable_sites(site_ids: set[int]) -> set[int]:
+    """Districts the fund has or is being told about: accepted, or their latest DISTRICT on its way.
+    An attachment to any other district would only be refused (formats §2.3: districts first)."""
+    ids = [str(pk) for pk in site_ids]
+    known = set(
+        SentObject.objects.filter(package_type=DISTRICT, object_id__in=ids, deleted=False).values_list(
+            "object_id", flat=True
+        )
+    )
+    going = {
+        oid
+        for oid, package in _latest_packages(DISTRICT, ids).items()
+        if package.status in (S.FORMED, S.SENT, S.SEND_ERROR)
+    }
+    return {int(oid) for oid in known | going}
+
+
 def _attachment_items(
     attachments: list[Attachment], package_type: str, today: dt.date, run: ServiceRun
 ) -> list[Item]:
     items = []
     history = _later_attachments({a.person_id for a in attachments})
+    sites = {site for a in attachments for site in (a.site_id, a.fap_site_id) if site}
+    sendable = _sendable_sites(sites)
+    held: dict[str, int] = defaultdict(int)
     for attachment in attachments:
         person = attachment.person
+        missing = [
+            s for s in (attachment.site, attachment.fap_site) if s is not None and s.pk not in sendable
+        ]
+        if missing:
+            for site in missing:
+                held[site.number] += 1
+            continue
         keys = PersonKeys(
             enp=(_policy_on(person, today) or Policy()).enp or "",
             snils=person.snils,
@@ -226,6 +253,14 @@ def _attachment_items(
             today=today,
         )
         items.append(Item(str(attachment.pk), payload, keys))
+    for number, count in sorted(held.items()):
+        log_write(
+            run=run,
+            mo=attachments[0].mo,
+            level=LogEntry.Level.WARNING,
+            message=f"Прикреплений к участку № {number}, который не передан в ТФОМС, отложено: {count} "
+            f"(участок не сформирован или отклонён; они уйдут, когда ТФОМС примет участок).",
+        )
     return items
 
 

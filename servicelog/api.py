@@ -33,7 +33,14 @@ from .serializers import (
     RunSerializer,
     ServiceSerializer,
 )
-from .services import PackageActionRefused, RunRefused, package_do_not_send, package_resend, run_open
+from .services import (
+    PackageActionRefused,
+    RunRefused,
+    package_do_not_send,
+    package_resend,
+    run_finish,
+    run_open,
+)
 from .tasks import execute_run
 
 ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)
@@ -76,7 +83,10 @@ class ServiceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             )
             return Response({"detail": str(exc)}, status=409)
         audit_record(action=AuditAction.MANUAL_START, request=request._request, obj=run)
-        execute_run.delay(run.pk)
+        try:
+            execute_run.delay(run.pk)
+        except Exception as exc:  # the task queue is down: close the run instead of leaving it running
+            run_finish(run, error=f"Запуск не поставлен в очередь задач: {type(exc).__name__}: {exc}")
         run.refresh_from_db()
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 

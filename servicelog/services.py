@@ -237,8 +237,9 @@ def _in_business_transaction() -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
-def _scope_label(mo: Mo | None) -> str:
-    return f"МО {mo.code}" if mo else "всего региона"
+def _scope_label(mo: Mo | None, scope: str = "") -> str:
+    label = f"МО {mo.code}" if mo else "всего региона"
+    return f"{label} (отдельный запуск «{scope}»)" if scope else label
 
 
 def run_open(
@@ -272,7 +273,8 @@ def run_open(
         if last_manual is not None:
             next_at = timezone.localtime(last_manual.started_at + timeout)
             raise RunRefused(
-                f"Ручной запуск сервиса «{service.name}» для {_scope_label(mo)} возможен не чаще одного раза "
+                f"Ручной запуск сервиса «{service.name}» для {_scope_label(mo, scope)} возможен "
+                f"не чаще одного раза "
                 f"в {service.manual_send_timeout_seconds // 60} мин.: последний ручной запуск в "
                 f"{timezone.localtime(last_manual.started_at):%H:%M}, "
                 f"следующий возможен после {next_at:%H:%M}."
@@ -294,7 +296,8 @@ def run_open(
         ).first()
         since = f" с {timezone.localtime(running.started_at):%d.%m.%Y %H:%M}" if running else ""
         raise RunRefused(
-            f"Сервис «{service.name}» уже выполняется для {_scope_label(mo)}{since}. Дождитесь завершения."
+            f"Сервис «{service.name}» уже выполняется для {_scope_label(mo, scope)}{since}. "
+            f"Дождитесь завершения."
         ) from None
     who = f" ({user.get_username()})" if user else ""
     log_write(run=run, mo=mo, message=f"Запуск сервиса: {RunTrigger(trigger).label.lower()}{who}")
@@ -393,6 +396,30 @@ def runs_close_dead(*, silent_for: timedelta | None = None) -> int:
         run_finish(finished_day)
         closed += 1
     return closed
+
+
+# --- retention (C9) -------------------------------------------------------------------------------
+
+FINAL_STATUSES = (S.ACCEPTED, S.REJECTED_BY_FUND, S.PROCESSED, S.REJECTED, S.FORM_ERROR)
+
+
+def packages_purge_bodies(*, older_than_days: int | None = None) -> int:
+    """Remove the personal data of old finished packages (body, data, the person keys, the person in
+    the answer) after the retention period; type, operation, status, dates and result stay."""
+    days = older_than_days if older_than_days is not None else settings.TFOMS_PACKAGE_BODY_RETENTION_DAYS
+    cutoff = timezone.now() - timedelta(days=days)
+    old = Package.objects.filter(created_at__lt=cutoff, status__in=FINAL_STATUSES).exclude(
+        body="", payload={}
+    )
+    purged = 0
+    for package in old.iterator(chunk_size=1000):
+        reply = dict(package.reply or {})
+        reply.pop("PERSON", None)
+        Package.objects.filter(pk=package.pk).update(
+            body="", payload={}, enp="", snils="", fio="", reply=reply if package.reply is not None else None
+        )
+        purged += 1
+    return purged
 
 
 # --- a person's decisions on packages (E4, E5) ----------------------------------------------------

@@ -42,6 +42,13 @@ def run_scheduled(code: str) -> str:
         return "skipped"
 
 
+@shared_task(name="servicelog.purge_bodies", ignore_result=True)
+def purge_bodies() -> int:
+    from .services import packages_purge_bodies
+
+    return packages_purge_bodies()
+
+
 @shared_task(name="servicelog.notify_overdue", ignore_result=True)
 def notify_overdue() -> int:
     from .notify import notify_overdue as send

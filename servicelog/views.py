@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -23,6 +24,7 @@ from tfoms_portal.access import WorkplaceRequest, parse_id, workplace_required
 from .audit import audit_record
 from .export import csv_response, xlsx_response
 from .models import AuditAction, AuditEvent, Package, PackageStatus, RunTrigger
+from .registry import service_jobs
 from .selectors import (
     AuditFilter,
     PackageFilter,
@@ -38,7 +40,14 @@ from .selectors import (
     service_get,
     services_visible,
 )
-from .services import PackageActionRefused, RunRefused, package_do_not_send, package_resend, run_open
+from .services import (
+    PackageActionRefused,
+    RunRefused,
+    package_do_not_send,
+    package_resend,
+    run_finish,
+    run_open,
+)
 from .tasks import execute_run
 
 ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)  # the statistician reads only
@@ -61,7 +70,8 @@ def _with_overdue(packages: Iterable[Package]) -> list[Package]:
 def journal_view(request: WorkplaceRequest) -> HttpResponse:
     workplace = request.workplace
     services = list(services_visible(workplace))
-    code = request.GET.get("service") or (services[0].code if services else "")
+    default = next((s.code for s in services if s.code == "tfoms_auto"), services[0].code if services else "")
+    code = request.GET.get("service") or default
     service = service_get(workplace, code) if code else None
     context: dict[str, Any] = {"services": services, "service": service, "statuses": PackageStatus.choices}
     if service is not None:
@@ -91,9 +101,15 @@ def journal_view(request: WorkplaceRequest) -> HttpResponse:
             selected=selected,
             status=status,
             packages=packages_page,
-            log=list(run_log(workplace=workplace, run=selected)) if selected else [],
+            log=Paginator(run_log(workplace=workplace, run=selected), 200).get_page(request.GET.get("lpage"))
+            if selected
+            else None,
             can_act=workplace is not None and workplace.role in ADMINS,
-            can_start=service.manual_start and workplace is not None and workplace.role in ADMINS,
+            can_start=service.manual_start
+            and bool(service_jobs(service.code))
+            and workplace is not None
+            and workplace.role in ADMINS,
+            no_jobs=not service_jobs(service.code),
             here=_journal_url(service=service.code, run=selected.pk if selected else None, status=status),
         )
     return render(request, "servicelog/journal.html", context)
@@ -120,7 +136,12 @@ def journal_start_view(request: WorkplaceRequest, code: str) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(_journal_url(service=service.code))
     audit_record(action=AuditAction.MANUAL_START, request=request, obj=run)
-    execute_run.delay(run.pk)
+    try:
+        execute_run.delay(run.pk)
+    except Exception as exc:  # the task queue is down: the run must not stay "Выполняется"
+        run_finish(run, error=f"Запуск не поставлен в очередь задач: {type(exc).__name__}: {exc}")
+        messages.error(request, "Очередь задач недоступна: запуск завершён с ошибкой, подробности в журнале.")
+        return redirect(_journal_url(service=service.code, run=run.pk))
     messages.success(request, f"Сервис «{service.name}» запущен.")
     return redirect(_journal_url(service=service.code, run=run.pk))
 
@@ -233,7 +254,9 @@ def print_view(request: WorkplaceRequest) -> HttpResponse:
     run_id = parse_id(request.GET.get("run"))
     if run_id is not None:
         run = run_get(workplace=workplace, service=service, run_id=run_id)
-        packages = list(package_search(workplace=workplace, filters=PackageFilter(run_id=run.pk))[:5000])
+        status = request.GET.get("status", "")
+        filters = PackageFilter(run_id=run.pk, status=status if status in PackageStatus.values else "")
+        packages = list(package_search(workplace=workplace, filters=filters)[:5000])
         counts = run_package_counts(workplace=workplace, run_ids=[run.pk]).get(run.pk, (0, 0))
         context = {
             "service": service,
@@ -422,6 +445,16 @@ def dashboard_view(request: WorkplaceRequest) -> HttpResponse:
 # --- the audit page (A5) -------------------------------------------------------------------------
 
 
+def _object_label(label: str) -> str:
+    """ "registry.Person" → "человек": the model's Russian name."""
+    if not label:
+        return ""
+    try:
+        return str(apps.get_model(label)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return label
+
+
 @require_GET
 @workplace_required(Role.DC_ADMIN)
 def audit_view(request: WorkplaceRequest) -> HttpResponse:
@@ -443,6 +476,11 @@ def audit_view(request: WorkplaceRequest) -> HttpResponse:
     page = Paginator(audit_events(filters=filters).select_related("mo"), 100).get_page(
         request.GET.get("page")
     )
+    roles = dict(Role.choices)
+    for event in page.object_list:
+        event.object_label = _object_label(event.object_type)  # type: ignore[attr-defined]
+        event.role_label = roles.get(event.workplace, event.workplace)  # type: ignore[attr-defined]
+        event.details_text = "; ".join(f"{k}: {v}" for k, v in (event.details or {}).items())  # type: ignore[attr-defined]
     params = request.GET.copy()
     params.pop("page", None)
     return render(

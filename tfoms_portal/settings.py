@@ -182,6 +182,8 @@ TFOMS_CONSUMER_PREFETCH = env.int("TFOMS_CONSUMER_PREFETCH", default=50)
 TFOMS_SEND_RETRY_BASE_SECONDS = env.int("TFOMS_SEND_RETRY_BASE_SECONDS", default=30)
 TFOMS_SEND_RETRY_MAX_SECONDS = env.int("TFOMS_SEND_RETRY_MAX_SECONDS", default=3600)
 TFOMS_SEND_MAX_ATTEMPTS = env.int("TFOMS_SEND_MAX_ATTEMPTS", default=10)
+# Days after which old finished packages lose their personal data (body, data); metadata stays (C9).
+TFOMS_PACKAGE_BODY_RETENTION_DAYS = env.int("TFOMS_PACKAGE_BODY_RETENTION_DAYS", default=365)
 # A sent package without the fund's answer for this many hours is shown "нет ответа N ч" and reported.
 TFOMS_REPLY_OVERDUE_HOURS = env.int("TFOMS_REPLY_OVERDUE_HOURS", default=4)
 
@@ -195,6 +197,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "close-dead-runs": {"task": "servicelog.close_dead_runs", "schedule": 60.0},
     "relay": {"task": "servicelog.relay", "schedule": env.float("TFOMS_RELAY_EVERY_SECONDS", default=5.0)},
     "overdue-replies": {"task": "servicelog.notify_overdue", "schedule": 900.0},
+    "purge-bodies": {"task": "servicelog.purge_bodies", "schedule": crontab(hour=3, minute=30)},
+    "tfoms-auto": {
+        "task": "servicelog.run_scheduled",
+        "schedule": env.float("TFOMS_AUTO_EVERY_SECONDS", default=1800.0),
+        "args": ("tfoms_auto",),
+    },
     "ident-batch": {
         "task": "servicelog.run_scheduled",
         "schedule": crontab(hour=env.int("IDENT_BATCH_HOUR", default=1), minute=0),

@@ -187,15 +187,17 @@ def test_personattach_option_needs_the_fund_person_id(mo_a, locmem, settings):
     assert run.log.filter(level="warning", message__contains="Безбдз").exists()
 
 
-def test_the_fund_refuses_an_attachment_to_an_unsent_district(mo_a, person, locmem):
+def test_attachments_to_an_unsent_district_wait_for_it(mo_a, person, locmem):
     attachment = AttachmentFactory(person=person, mo=mo_a)
-    Staff.objects.filter(pk=attachment.site.doctor_id).update(snils="")  # the DISTRICT still goes (no SNILS)
-    Site.objects.filter(pk=attachment.site_id).update(doctor=None)  # now it cannot form: no doctor
+    doctor = attachment.site.doctor
+    Site.objects.filter(pk=attachment.site_id).update(doctor=None)  # the DISTRICT cannot form: no doctor
+    run = exchange(locmem, mo_a)
+    assert Package.objects.get(package_type="DISTRICT").status == S.FORM_ERROR
+    assert not attach_packages().exists()  # not sent only to be refused
+    assert run.log.filter(level="warning", message__contains=f"участку № {attachment.site.number}").exists()
+    Site.objects.filter(pk=attachment.site_id).update(doctor=doctor)  # the МО fixes the district
     exchange(locmem, mo_a)
-    district = Package.objects.get(package_type="DISTRICT")
-    assert district.status == S.FORM_ERROR
-    package = attach_packages().get()
-    assert package.status == S.REJECTED_BY_FUND and "не передан в ТФОМС" in package.result
+    assert attach_packages().get().status == S.ACCEPTED
 
 
 def test_other_mo_in_the_same_run_keeps_its_own_packages(mo_a, mo_b, person, locmem):

@@ -13,7 +13,7 @@ from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from servicelog.models import AuditAction, AuditEvent, Package, PackageStatus, RunResult
+from servicelog.models import AuditAction, AuditEvent, Package, PackageStatus, RunResult, ServiceRun
 from servicelog.notify import notify_overdue
 from servicelog.services import log_write, run_finish, run_open
 
@@ -422,3 +422,38 @@ def test_odd_ids_and_dates_never_give_a_500(enter, dc_admin, world, url):
     assert response.status_code in (200, 404), (url, response.status_code)
     if hasattr(response, "streaming_content"):
         b"".join(response.streaming_content)
+
+
+def test_old_finished_packages_lose_their_personal_data_but_keep_metadata(world):
+    from servicelog.services import packages_purge_bodies
+
+    Package.objects.update(body="<PKG>Иванов</PKG>")
+    Package.objects.filter(pk__in=[world["ok"].pk, world["failed"].pk]).update(
+        created_at=timezone.now() - dt.timedelta(days=400)
+    )
+    assert packages_purge_bodies(older_than_days=365) == 1  # the failed one still waits for a person
+    ok = Package.objects.get(pk=world["ok"].pk)
+    assert (ok.body, ok.payload, ok.enp, ok.fio) == ("", {}, "", "")
+    assert ok.status == S.ACCEPTED and ok.package_type == "DISTRICT" and ok.reply["RESULT"] == "OK"
+    assert Package.objects.get(pk=world["failed"].pk).body
+
+
+def test_audit_page_speaks_russian(enter, dc_admin, world):
+    client = enter(dc_admin)
+    client.get(f"/journal/packages/{world['ok'].pk}/")
+    html = client.get("/audit/").content.decode()
+    table = html[html.index('data-testid="audit"') :]
+    assert "пакет № " in table and "servicelog.Package" not in table and "АРМ администратора ЦОД" in table
+
+
+def test_a_start_with_the_task_queue_down_closes_the_run(enter, mo_admin_a, monkeypatch):
+    from servicelog import views
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr(views.execute_run, "delay", broker_down)
+    html = enter(mo_admin_a).post("/journal/tfoms_auto/start/", follow=True).content.decode()
+    assert "Очередь задач недоступна" in html
+    run = ServiceRun.objects.get(trigger="manual")
+    assert run.result == RunResult.ERROR and run.log.filter(message__contains="Connection refused").exists()

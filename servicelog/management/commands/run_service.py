@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from registry.models import Mo
 from servicelog.models import RunResult, RunTrigger
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         except RunRefused as exc:
             raise CommandError(str(exc)) from exc
         for entry in run.log.order_by("at", "id"):
-            self.stdout.write(f"{entry.at:%H:%M:%S} {entry.message}")
+            self.stdout.write(f"{timezone.localtime(entry.at):%H:%M:%S} {entry.message}")
         if run.result != RunResult.SUCCESS:
             raise CommandError(f"Запуск {run.pk}: {run.get_result_display()}")
         self.stdout.write(self.style.SUCCESS(f"Запуск {run.pk}: {run.get_result_display()}"))
