@@ -307,3 +307,29 @@ def test_run_service_command(mo_a, capsys):
         call_command("run_service", "tfoms_auto", "--mo", "599999")
     with pytest.raises(CommandError, match="не найден"):
         call_command("run_service", "nope")
+
+
+def test_services_are_scheduled_by_beat(settings):
+    scheduled = {
+        entry["args"][0]
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "servicelog.run_scheduled"
+    }
+    assert scheduled == {"tfoms_auto", "ident_batch", "ident_responses"}
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {
+        "servicelog.relay",
+        "servicelog.close_dead_runs",
+        "servicelog.notify_overdue",
+        "servicelog.purge_bodies",
+    } <= tasks
+
+
+def test_a_scheduled_run_is_region_wide_and_skips_when_one_is_running(mo_a):
+    from servicelog.tasks import run_scheduled
+
+    assert run_scheduled("dispplan_exchange") == RunResult.SUCCESS
+    run = ServiceRun.objects.get(service__code="dispplan_exchange")
+    assert run.mo is None and run.trigger == RunTrigger.SCHEDULE
+    run_open("dispplan_exchange")
+    assert run_scheduled("dispplan_exchange") == "skipped"
