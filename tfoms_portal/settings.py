@@ -1,5 +1,6 @@
 """The one settings module: every deployment value comes from the environment (see .env.example)."""
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -112,6 +113,8 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic too (the demo)
+# …so a missing STATIC_ROOT (the demo never runs collectstatic) is not worth a warning at each start.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 # gunicorn serves static files itself (WhiteNoise): one image, no extra web server needed.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
