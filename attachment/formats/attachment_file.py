@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from registry.checkdigits import digits_only
+from registry.checkdigits import digits_only, snils_format
 
 # Manual §4.5.1.4, in file order. External names live only here.
 FIELDS: tuple[str, ...] = (
@@ -65,11 +65,8 @@ def series_number(series: str, number: str) -> str:
 
 
 def snils_dashed(value: str) -> str | None:
-    """11 digits → `XXX-XXX-XXX XX`; None when there are not exactly 11 digits."""
-    digits = value if len(value) == 11 and value.isdigit() else digits_only(value)  # stored: 11 digits
-    if len(digits) != 11:
-        return None
-    return f"{digits[:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:]}"
+    """11 digits → `XXX-XXX-XXX XX` (registry.checkdigits.snils_format); None when not 11 digits."""
+    return snils_format(value) if len(digits_only(value)) == 11 else None
 
 
 def policy_id(form: str, series: str, number: str) -> str:
