@@ -9,32 +9,26 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from registry.models import Attachment, Person, Role, Workplace
+from registry.models import Person, Role, Workplace
 from registry.selectors import person_card
 from servicelog.audit import audit_record
-from servicelog.models import AuditAction, PackageStatus
+from servicelog.models import AuditAction
 from servicelog.services import RunRefused
-from tfoms_portal.access import WorkplaceRequest, scope, workplace_required
+from tfoms_portal.access import WorkplaceRequest, workplace_required
 
+from .selectors import person_attachment_packages
 from .services import attachment_package_type, person_attachment_send
 
 SENDERS = (Role.DC_ADMIN, Role.MO_ADMIN)
 
 
 def person_attachment_section(person: Person, workplace: Workplace | None) -> dict[str, Any]:
-    from servicelog.models import Package
-
-    attachment_ids = [
-        str(pk)
-        for pk in scope(Attachment.objects.filter(person=person), workplace).values_list("pk", flat=True)
-    ]
-    packages = Package.objects.filter(
-        package_type=attachment_package_type(), object_id__in=attachment_ids
-    ).order_by("-id")[:10]
+    has_attachments, packages = person_attachment_packages(
+        person_id=person.pk, workplace=workplace, package_type=attachment_package_type()
+    )
     return {
-        "can_send": workplace is not None and workplace.role in SENDERS and bool(attachment_ids),
-        "packages": list(packages),
-        "accepted": PackageStatus.ACCEPTED,
+        "can_send": workplace is not None and workplace.role in SENDERS and has_attachments,
+        "packages": packages,
     }
 
 

@@ -175,3 +175,22 @@ class _Follower(Generic[R]):
         items = [self._make(row[1:]) for row in self._current[1]]
         self._current = next(self._groups, None)
         return items
+
+
+def person_attachment_packages(
+    *, person_id: int, workplace: Workplace | None, package_type: str
+) -> tuple[bool, list[Any]]:
+    """For the person's card: whether the viewer's МО has attachments of the person, and the latest
+    attachment packages about them — both through the scoping function (packages are МО-owned)."""
+    from servicelog.models import Package
+
+    attachment_ids = [
+        str(pk)
+        for pk in scope(Attachment.objects.filter(person_id=person_id), workplace).values_list(
+            "pk", flat=True
+        )
+    ]
+    packages = scope(
+        Package.objects.filter(package_type=package_type, object_id__in=attachment_ids), workplace
+    ).order_by("-id")[:10]
+    return bool(attachment_ids), list(packages)
