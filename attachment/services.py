@@ -1,26 +1,27 @@
-"""Writes of the attachment service (C4): DISTRICT, then the attachments, from what the fund knows.
+"""The attachment family (C4): DISTRICT, then the attachments, as the sync engine's declarations.
 
 Order of a run (formats §2.3): DISTRICT Insert/Update, attachment Insert/Update, attachment Delete,
-DISTRICT Delete — inserts in the fixed order, deletes in the reverse one.
+DISTRICT Delete — the engine forms inserts in rank order and deletes in the reverse one, and holds
+an attachment whose district the fund neither knows nor is being sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from registry.models import Attachment, Mo, Person, Policy, Site
-from servicelog.models import LogEntry, Operation, Package, PackageStatus, SentObject, ServiceRun
-from servicelog.services import PersonKeys, content_hash, log_write, package_form, run_beat
+from servicelog.forming import PersonKeys
+from servicelog.models import LogEntry, SentObject, ServiceRun
+from servicelog.statuses import log_write
+from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, family_sync
 
 from .formats import district_delete_payload, district_payload
 from .formats.person_attach import delete_payload, person_attach_district_payload, person_attach_payload
@@ -28,10 +29,6 @@ from .formats.person_attach import delete_payload, person_attach_district_payloa
 DISTRICT = "DISTRICT"
 PERSONATTACHDISTRICT = "PERSONATTACHDISTRICT"
 PERSONATTACH = "PERSONATTACH"
-S = PackageStatus
-# The latest package of an object in these states says the same thing is already on its way or was
-# refused by the fund for this very content: forming it again would only repeat it.
-IN_FLIGHT = (S.FORMED, S.SENT, S.SEND_ERROR, S.REJECTED_BY_FUND)
 
 
 def attachment_package_type() -> str:
@@ -39,118 +36,36 @@ def attachment_package_type() -> str:
     return str(getattr(settings, "TFOMS_ATTACHMENT_PACKAGE", PERSONATTACHDISTRICT))
 
 
-@dataclass(frozen=True)
-class Item:
-    """One object to tell the fund about: its id, the payload and who it is about."""
-
-    object_id: str
-    payload: dict[str, str]
-    person: PersonKeys | None = None
-
-
-def _latest_packages(package_type: str, object_ids: Iterable[str]) -> dict[str, Package]:
-    latest: dict[str, Package] = {}
-    ids = list(object_ids)
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        for package in Package.objects.filter(package_type=package_type, object_id__in=chunk).order_by("-id"):
-            latest.setdefault(package.object_id, package)
-    return latest
-
-
-def _known(package_type: str, mo: Mo) -> dict[str, SentObject]:
-    return {so.object_id: so for so in SentObject.objects.filter(package_type=package_type, mo=mo)}
-
-
-def _upserts(
-    *, run: ServiceRun, mo: Mo, package_type: str, items: list[Item], known: dict[str, SentObject]
-) -> int:
-    """Insert what the fund does not know, Update what changed; skip what is on its way already."""
-    latest = _latest_packages(package_type, (item.object_id for item in items))
-    formed = 0
-    for item in items:
-        digest = content_hash(package_type, item.object_id, item.payload)
-        last = latest.get(item.object_id)
-        if last is not None and last.status in IN_FLIGHT and last.content_hash == digest:
-            continue
-        sent = known.get(item.object_id)
-        if sent is not None and not sent.deleted and sent.accepted_hash == digest:
-            continue
-        operation = Operation.INSERT if sent is None or sent.deleted else Operation.UPDATE
-        if package_form(
-            run=run,
-            package_type=package_type,
-            operation=operation,
-            object_id=item.object_id,
-            payload=item.payload,
-            mo=mo,
-            person=item.person,
-        ):
-            formed += 1
-    return formed
-
-
-def _deletes(
-    *, run: ServiceRun, mo: Mo, package_type: str, gone: list[str], payload: Callable[[str], dict[str, str]]
-) -> int:
-    latest = _latest_packages(package_type, gone)
-    formed = 0
-    for object_id in gone:
-        last = latest.get(object_id)
-        if last is not None and last.operation == Operation.DELETE and last.status in IN_FLIGHT:
-            continue
-        if package_form(
-            run=run,
-            package_type=package_type,
-            operation=Operation.DELETE,
-            object_id=object_id,
-            payload=payload(object_id),
-            mo=mo,
-        ):
-            formed += 1
-    return formed
-
-
 # --- DISTRICT --------------------------------------------------------------------------------------
 
 
-def _district_items(mo: Mo) -> list[Item]:
+def _districts(ctx: SyncContext) -> Iterator[SyncObject]:
     sites = (
-        Site.objects.filter(mo=mo)
+        Site.objects.filter(mo=ctx.mo)
         .select_related("mo", "doctor", "department__subdivision")
         .order_by("number")
     )
-    return [Item(str(site.pk), district_payload(site)) for site in sites]
+    for site in sites:
+        yield SyncObject(str(site.pk), district_payload(site))
 
 
-def district_packages_form(*, run: ServiceRun, mo: Mo, phase: str = "all") -> int:
-    """DISTRICT: Insert for districts the fund does not know, Update for changed, Delete for removed."""
-    known = _known(DISTRICT, mo)
-    formed = 0
-    if phase in ("all", "upsert"):
-        formed += _upserts(run=run, mo=mo, package_type=DISTRICT, items=_district_items(mo), known=known)
-    if phase in ("all", "delete"):
-        present = {str(pk) for pk in Site.objects.filter(mo=mo).values_list("pk", flat=True)}
-        gone = [oid for oid, so in known.items() if not so.deleted and oid not in present]
-        formed += _deletes(
-            run=run,
-            mo=mo,
-            package_type=DISTRICT,
-            gone=gone,
-            payload=lambda oid: district_delete_payload(mo.code, mo.oid, oid),
-        )
-    return formed
+def _district_ids(ctx: SyncContext) -> Iterator[str]:
+    return (str(pk) for pk in Site.objects.filter(mo=ctx.mo).values_list("pk", flat=True))
+
+
+def _district_delete(ctx: SyncContext, object_id: str) -> dict[str, str]:
+    return district_delete_payload(ctx.mo.code, ctx.mo.oid, object_id)
 
 
 # --- attachments -----------------------------------------------------------------------------------
 
 
-def _changed_attachments(mo: Mo, since: dt.date, person: Person | None) -> list[Attachment]:
+def _changed_attachments(mo: Mo, since: dt.date, person_id: int | None) -> list[Attachment]:
     """The МО's attachments that may need telling: for one person all of them; otherwise those whose
     dates or person changed within the period, or that the fund has never been told about."""
     attachments = Attachment.objects.filter(mo=mo)
-    if person is not None:
-        attachments = attachments.filter(person=person)
+    if person_id is not None:
+        attachments = attachments.filter(person_id=person_id)
     else:
         told = SentObject.objects.filter(
             package_type=attachment_package_type(), object_id=Cast(OuterRef("pk"), CharField())
@@ -189,56 +104,35 @@ def _policy_on(person: Person, day: dt.date) -> Policy | None:
     return chosen[0] if chosen else None
 
 
-def _sendable_sites(site_ids: set[int]) -> set[int]:
-    """Districts the fund has or is being told about: accepted, or their latest DISTRICT on its way.
-    An attachment to any other district would only be refused (formats §2.3: districts first)."""
-    ids = [str(pk) for pk in site_ids]
-    known = set(
-        SentObject.objects.filter(package_type=DISTRICT, object_id__in=ids, deleted=False).values_list(
-            "object_id", flat=True
-        )
-    )
-    going = {
-        oid
-        for oid, package in _latest_packages(DISTRICT, ids).items()
-        if package.status in (S.FORMED, S.SENT, S.SEND_ERROR)
-    }
-    return {int(oid) for oid in known | going}
-
-
-def _attachment_items(
-    attachments: list[Attachment], package_type: str, today: dt.date, run: ServiceRun
-) -> list[Item]:
-    items = []
+def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
+    """The attachment packages of the МО (or of one person), each waiting for its districts."""
+    package_type = attachment_package_type()
+    since = ctx.today - dt.timedelta(days=settings.TFOMS_ATTACHMENT_PERIOD_DAYS)
+    attachments = _changed_attachments(ctx.mo, since, ctx.person_id)
     history = _later_attachments({a.person_id for a in attachments})
-    sites = {site for a in attachments for site in (a.site_id, a.fap_site_id) if site}
-    sendable = _sendable_sites(sites)
-    held: dict[str, int] = defaultdict(int)
     for attachment in attachments:
         person = attachment.person
-        missing = [
-            s for s in (attachment.site, attachment.fap_site) if s is not None and s.pk not in sendable
-        ]
-        if missing:
-            for site in missing:
-                held[site.number] += 1
-            continue
+        parents = tuple(
+            Parent(DISTRICT, str(site.pk), label=site.number)
+            for site in (attachment.site, attachment.fap_site)
+            if site is not None
+        )
         keys = PersonKeys(
-            enp=(_policy_on(person, today) or Policy()).enp or "",
+            enp=(_policy_on(person, ctx.today) or Policy()).enp or "",
             snils=person.snils,
             fio=person.full_name.upper(),
         )
         if package_type == PERSONATTACH:
             if not person.fund_person_id:
                 log_write(
-                    run=run,
+                    run=ctx.run,
                     mo=attachment.mo,
                     level=LogEntry.Level.WARNING,
                     message=f"{person.full_name}: нет идентификатора в РС ЕРЗ (BDZID), пакет PERSONATTACH "
                     f"не формируется; нужна идентификация в ТФОМС.",
                 )
                 continue
-            items.append(Item(str(attachment.pk), person_attach_payload(attachment), keys))
+            yield SyncObject(str(attachment.pk), person_attach_payload(attachment), keys, parents)
             continue
         later = next(
             (o for o in history[person.pk] if o.date_from > attachment.date_from and o.pk != attachment.pk),
@@ -247,61 +141,44 @@ def _attachment_items(
         documents = sorted(person.documents.all(), key=lambda d: d.issued_at or dt.date.min, reverse=True)
         payload = person_attach_district_payload(
             attachment,
-            policy=_policy_on(person, today),
+            policy=_policy_on(person, ctx.today),
             document=documents[0] if documents else None,
             later=later,
-            today=today,
+            today=ctx.today,
         )
-        items.append(Item(str(attachment.pk), payload, keys))
-    for number, count in sorted(held.items()):
-        log_write(
-            run=run,
-            mo=attachments[0].mo,
-            level=LogEntry.Level.WARNING,
-            message=f"Прикреплений к участку № {number}, который не передан в ТФОМС, отложено: {count} "
-            f"(участок не сформирован или отклонён; они уйдут, когда ТФОМС примет участок).",
-        )
-    return items
+        yield SyncObject(str(attachment.pk), payload, keys, parents)
 
 
-def attachment_packages_form(
-    *, run: ServiceRun, mo: Mo, person: Person | None = None, phase: str = "all"
-) -> int:
-    """Attachment packages of the МО (or of one person): Insert / Update / Delete against what the
-    fund knows. The period of changes looked at is bounded by TFOMS_ATTACHMENT_PERIOD_DAYS."""
-    package_type = attachment_package_type()
-    today = timezone.localdate()
-    since = today - dt.timedelta(days=settings.TFOMS_ATTACHMENT_PERIOD_DAYS)
-    known = _known(package_type, mo)
-    formed = 0
-    if phase in ("all", "upsert"):
-        items = _attachment_items(_changed_attachments(mo, since, person), package_type, today, run)
-        formed += _upserts(run=run, mo=mo, package_type=package_type, items=items, known=known)
-    if phase in ("all", "delete") and person is None:  # deletes go with the МО's run, not one person's
-        ids = {str(pk) for pk in Attachment.objects.filter(mo=mo).values_list("pk", flat=True)}
-        gone = [oid for oid, so in known.items() if not so.deleted and oid not in ids]
-        formed += _deletes(
-            run=run,
-            mo=mo,
-            package_type=package_type,
-            gone=gone,
-            payload=lambda oid: delete_payload(package_type, mo.code, mo.oid, oid),
-        )
-    return formed
+def _attachment_ids(ctx: SyncContext) -> Iterator[str]:
+    return (str(pk) for pk in Attachment.objects.filter(mo=ctx.mo).values_list("pk", flat=True))
 
 
-def tfoms_auto_job(*, run: ServiceRun, mo: Mo | None) -> None:
-    """tfoms_auto step for one МО or every МО: the order of formats §2.3, each МО in its own transaction."""
-    for one in [mo] if mo is not None else Mo.objects.filter(is_active=True).order_by("code"):
-        with transaction.atomic():
-            district_packages_form(run=run, mo=one, phase="upsert")
-            attachment_packages_form(run=run, mo=one, phase="upsert")
-            attachment_packages_form(run=run, mo=one, phase="delete")
-            district_packages_form(run=run, mo=one, phase="delete")
-        run_beat(run)
+def _attachment_delete(ctx: SyncContext, object_id: str) -> dict[str, str]:
+    return delete_payload(attachment_package_type(), ctx.mo.code, ctx.mo.oid, object_id)
 
 
-tfoms_auto_job.own_transactions = True  # type: ignore[attr-defined]
+HELD = (
+    "Прикреплений к участку № {parent}, который не передан в ТФОМС, отложено: {count} "
+    "(участок не сформирован или отклонён; они уйдут, когда ТФОМС примет участок)."
+)
+ATTACH = Family(
+    code="attach",
+    service="tfoms_auto",
+    types=(
+        FamilyType(DISTRICT, _districts, _district_ids, _district_delete),
+        *(
+            FamilyType(
+                code,
+                _attachments,
+                _attachment_ids,
+                _attachment_delete,
+                held=HELD,
+                enabled=lambda code=code: attachment_package_type() == code,  # type: ignore[misc]
+            )
+            for code in (PERSONATTACH, PERSONATTACHDISTRICT)
+        ),
+    ),
+)
 
 
 def person_attachment_send(*, person: Person, mo: Mo, user: Any) -> ServiceRun:
@@ -315,6 +192,5 @@ def person_attachment_send(*, person: Person, mo: Mo, user: Any) -> ServiceRun:
         ) as run,
         transaction.atomic(),
     ):
-        district_packages_form(run=run, mo=mo, phase="upsert")
-        attachment_packages_form(run=run, mo=mo, person=person, phase="upsert")
+        family_sync(run=run, mo=mo, family=ATTACH, person_id=person.pk)
     return run

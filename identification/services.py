@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -21,7 +21,9 @@ from registry import checkdigits
 from registry.models import IdentityDocument, Mo, Person, Policy, Smo, TreatmentCase
 from registry.services import FundPolicy, PolicyRefused, policy_merge, smo_by_fund_codes
 from servicelog.models import LogEntry, ServiceRun
-from servicelog.services import log_write, run_beat
+from servicelog.runs import run_beat
+from servicelog.statuses import log_write
+from servicelog.sync import for_each_mo
 from tfoms_portal.db import bulk_update_fast
 
 from .formats import (
@@ -203,17 +205,11 @@ def ident_packages_form(
 def ident_batch_job(*, run: ServiceRun, mo: Mo | None) -> None:
     """ident_batch step: one МО, or every МО of the region, each in its own transaction (one МО's
     failure is logged on the run and does not hold back the others)."""
-    for one in [mo] if mo is not None else Mo.objects.filter(is_active=True).order_by("code"):
-        try:
-            ident_packages_form(run=run, mo=one)
-        except DatabaseError as exc:
-            log_write(
-                run=run,
-                mo=one,
-                level=LogEntry.Level.ERROR,
-                message=f"Пакеты МО {one.code} не сформированы: {type(exc).__name__}: {exc}",
-            )
-        run_beat(run)
+
+    def step(one: Mo) -> None:
+        ident_packages_form(run=run, mo=one)
+
+    for_each_mo(run=run, mo=mo, step=step, what="Формирование пакетов идентификации")
 
 
 ident_batch_job.own_transactions = True  # type: ignore[attr-defined]

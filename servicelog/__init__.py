@@ -6,7 +6,7 @@ from typing import Any
 def __getattr__(name: str) -> Any:
     """`servicelog.run(code, mo=None)` without importing models before the app registry is ready."""
     if name == "run":
-        from .services import run
+        from .runs import run
 
         return run
     raise AttributeError(name)

@@ -16,6 +16,11 @@ class ServicelogConfig(AppConfig):
 
         post_migrate.connect(services_sync, sender=self)
 
+        from .forming import register_relay_kick
+        from .tasks import relay
+
+        register_relay_kick(relay.delay)
+
         from .formats import ANSWER_XSD, answer_build
         from .registry import PackageType, register_package_type
 
@@ -28,5 +33,6 @@ class ServicelogConfig(AppConfig):
                 xsd=ANSWER_XSD,
                 builder=answer_build,
                 queue=messaging.FROM_MIS_ANSWER,
+                title="Ответ МО на пакет ТФОМС",
             )
         )

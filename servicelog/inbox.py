@@ -19,6 +19,7 @@ from tfoms_portal import messaging
 from tfoms_portal.formats.xml import XmlRejected, load_schema, parse_xml, validate
 
 from .formats import ANSWER_XSD, answer_parse
+from .forming import content_hash, package_form
 from .models import (
     Attempt,
     Direction,
@@ -33,7 +34,7 @@ from .models import (
     ServiceRun,
 )
 from .registry import get_inbound_type, get_package_type
-from .services import content_hash, log_write, package_form, package_set_status
+from .statuses import log_write, package_set_status
 
 S = PackageStatus
 logger = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ def _answer_apply(message: messaging.InMessage, root: etree._Element, inbox: Inb
             defaults={
                 "mo": package.mo,
                 "accepted_hash": package.content_hash,
+                "external_id": package.external_id,
                 "accepted_at": timezone.now(),
                 "last_package": package,
                 "deleted": package.operation == Operation.DELETE,

@@ -210,6 +210,9 @@ class Package(models.Model):
     status = models.CharField("статус пакета", max_length=16, choices=PackageStatus.choices, db_index=True)
     result = models.TextField("результат", blank=True)
     object_id = models.CharField("объект", max_length=64, blank=True)
+    external_id = models.CharField(
+        "GUID объекта", max_length=64, blank=True, help_text="один на объект и сохраняется (формат §3.2)"
+    )
     payload = models.JSONField("данные пакета", default=dict, blank=True)
     body = models.TextField("XML пакета", blank=True)
     reply = models.JSONField("ответ", null=True, blank=True)

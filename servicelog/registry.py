@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from .envelope import Envelope
+
 if TYPE_CHECKING:
     from .models import Package
 
@@ -22,19 +24,29 @@ Job = Callable[..., None]
 
 @dataclass(frozen=True)
 class PackageType:
-    """A kind of outbound package: family (an ordering key part), rank, XSD, builder, reply handler.
+    """A kind of outbound package: family (an ordering key part), rank, XSD, how it is built.
 
-    `check(payload)` may return readable Russian errors before the XSD speaks (e.g. "no doctor");
-    `queue` is the logical queue of tfoms_portal.messaging it is published to."""
+    A type names its `envelope` (servicelog.envelope: the TAI or ISZL style and the payload keys of
+    header and body); `builder` is for the rare layout no envelope describes (our ANSWER). `title`
+    is the Russian name shown wherever the type is shown (manual §4.2, §4.6.2.4). `check(payload)`
+    may return readable Russian errors before the XSD speaks (e.g. "no doctor"); `queue` is the
+    logical queue of tfoms_portal.messaging it is published to; `reply_handler` is called after
+    the fund's ANSWER changed the status of one of its packages."""
 
     code: str
     family: str
     rank: int
     xsd: Path | None
-    builder: Builder
+    builder: Builder | None = None
     reply_handler: ReplyHandler | None = None
     check: Callable[[dict[str, Any]], list[str]] | None = None
     queue: str = "from_mis"
+    title: str = ""
+    envelope: Envelope | None = None
+
+    def __post_init__(self) -> None:
+        if (self.builder is None) == (self.envelope is None):
+            raise ValueError(f"package type {self.code}: give exactly one of builder and envelope")
 
 
 # handler(package, root) -> None; raise InboundRejected with the errors to refuse the package
@@ -49,6 +61,7 @@ class InboundType:
     service: str
     xsd: Path | None
     handler: InboundHandler
+    title: str = ""
 
 
 _package_types: dict[str, PackageType] = {}
@@ -78,6 +91,18 @@ def get_package_type(code: str) -> PackageType:
         return _package_types[code]
     except KeyError as exc:
         raise UnknownPackageType(f"Неизвестный тип пакета: {code}") from exc
+
+
+def package_type_title(code: str) -> str:
+    """The Russian title of a package type for people; the code itself when it has none."""
+    kind = _package_types.get(code) or _inbound_types.get(code)
+    return (kind.title if kind is not None else "") or code
+
+
+def package_type_choices() -> list[tuple[str, str]]:
+    """(code, title) of every registered type, outbound and inbound, by title."""
+    codes = set(_package_types) | set(_inbound_types)
+    return sorted(((code, package_type_title(code)) for code in codes), key=lambda item: item[1])
 
 
 def register_inbound_type(inbound: InboundType) -> InboundType:

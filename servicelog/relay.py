@@ -15,7 +15,7 @@ from tfoms_portal import messaging
 
 from .models import Attempt, Direction, LogEntry, Package, PackageStatus
 from .registry import get_package_type
-from .services import log_write, package_set_status, packages_set_status
+from .statuses import log_write, package_set_status, packages_set_status
 
 S = PackageStatus
 PENDING = (S.FORMED, S.SEND_ERROR)

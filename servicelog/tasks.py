@@ -8,7 +8,7 @@ from celery import shared_task
 
 from .models import ServiceRun
 from .relay import relay_run
-from .services import RunRefused, run_execute, runs_close_dead, service_execute
+from .runs import RunRefused, run_execute, runs_close_dead, service_execute
 
 logger = logging.getLogger(__name__)
 

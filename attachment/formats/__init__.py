@@ -3,10 +3,10 @@ External tag and field names live only in this package."""
 
 from .district import (
     DISTRICT_BODY,
+    DISTRICT_ENVELOPE,
     DISTRICT_HEADER,
     DISTRICT_XSD,
     XSD_DIR,
-    district_build,
     district_check,
     district_delete_payload,
     district_payload,
@@ -14,10 +14,10 @@ from .district import (
 
 __all__ = [
     "DISTRICT_BODY",
+    "DISTRICT_ENVELOPE",
     "DISTRICT_HEADER",
     "DISTRICT_XSD",
     "XSD_DIR",
-    "district_build",
     "district_check",
     "district_delete_payload",
     "district_payload",

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.utils import timezone
-from lxml import etree
-
 from registry.checkdigits import snils_format
 from registry.models import Site
+from servicelog.envelope import TAI, Envelope
 
 XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
 DISTRICT_XSD = XSD_DIR / "district.xsd"
@@ -63,16 +61,4 @@ def district_check(payload: dict[str, Any]) -> list[str]:
     return errors
 
 
-def district_build(payload: dict[str, Any], operation: str, message_id: str) -> etree._Element:
-    root = etree.Element("PKG")
-    header = etree.SubElement(root, "HEADER")
-    etree.SubElement(header, "OPERATIONTYPE").text = operation
-    etree.SubElement(header, "DATE").text = timezone.localdate().isoformat()
-    for tag in DISTRICT_HEADER:
-        etree.SubElement(header, tag).text = payload[tag]
-    if operation != "Delete":  # formats §2.3: no BODY on Delete
-        body = etree.SubElement(root, "BODY")
-        for tag in DISTRICT_BODY:
-            if tag in payload:
-                etree.SubElement(body, tag).text = payload[tag]
-    return root
+DISTRICT_ENVELOPE = Envelope(TAI, "PKG", header=DISTRICT_HEADER, body=DISTRICT_BODY, date_tag="DATE")

@@ -9,11 +9,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from django.utils import timezone
-from lxml import etree
-
 from registry.checkdigits import digits_only, snils_format
 from registry.models import Attachment, IdentityDocument, Policy, Site
+from servicelog.envelope import TAI, Envelope
 
 XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
 PERSONATTACHDISTRICT_XSD = XSD_DIR / "personattachdistrict.xsd"
@@ -214,24 +212,5 @@ def person_attach_check(payload: dict[str, Any]) -> list[str]:
     return errors
 
 
-def _build(header_tags: tuple[str, ...], body_tags: tuple[str, ...], date_tag: str | None) -> Any:
-    def build(payload: dict[str, Any], operation: str, message_id: str) -> etree._Element:
-        root = etree.Element("PKG")
-        header = etree.SubElement(root, "HEADER")
-        etree.SubElement(header, "OPERATIONTYPE").text = operation
-        if date_tag:
-            etree.SubElement(header, date_tag).text = timezone.localdate().isoformat()
-        for tag in header_tags:
-            etree.SubElement(header, tag).text = payload[tag]
-        if operation != "Delete":  # formats §2.3: no BODY on Delete
-            body = etree.SubElement(root, "BODY")
-            for tag in body_tags:
-                if tag in payload:
-                    etree.SubElement(body, tag).text = payload[tag]
-        return root
-
-    return build
-
-
-person_attach_district_build = _build(PAD_HEADER, PAD_BODY, "DATA")
-person_attach_build = _build(PA_HEADER, PA_BODY, None)
+PERSONATTACHDISTRICT_ENVELOPE = Envelope(TAI, "PKG", header=PAD_HEADER, body=PAD_BODY, date_tag="DATA")
+PERSONATTACH_ENVELOPE = Envelope(TAI, "PKG", header=PA_HEADER, body=PA_BODY)

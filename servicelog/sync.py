@@ -1,0 +1,325 @@
+"""The family sync engine: what the fund must be told about an МО's objects, in order (DESIGN §3).
+
+A family (attachment, dispensary observation, plans, order 263 …) declares, per package type, how to
+list its current objects (id → payload, person keys, parents), which ids still exist, and how to
+build a delete payload; ranks come from the registered package types. `family_sync` diffs them
+against SentObject (what the fund accepted) and the packages in flight, forms Insert/Update in rank
+order and Delete in reverse rank, holds a child whose parent the fund neither knows nor is being
+sent, keeps one GUID per object, and logs what waits for what.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from registry.models import Mo
+
+from .forming import (
+    Draft,
+    PersonKeys,
+    content_hash,
+    latest_packages,
+    ordering_key_for,
+    packages_form,
+    sequence_lock,
+)
+from .models import LogEntry, Operation, Package, PackageStatus, SentObject, ServiceRun
+from .registry import get_package_type, package_type_title, register_service_job
+from .runs import run_beat
+from .statuses import log_write
+
+S = PackageStatus
+# The latest package of an object in these states says the same thing is on its way, or was refused
+# by the fund for this very content: forming it again would only repeat it.
+IN_FLIGHT = (S.FORMED, S.SENT, S.SEND_ERROR, S.REJECTED_BY_FUND)
+# A parent in these states is being told to the fund: its children may follow it in the same key.
+GOING = (S.FORMED, S.SENT, S.SEND_ERROR)
+
+
+@dataclass(frozen=True)
+class Parent:
+    """An object the fund must know before a child can go: (its package type, its id). `label` names
+    it in the log; `accepted_only` waits for Принят ТФОМС rather than for the parent being on its way."""
+
+    package_type: str
+    object_id: str
+    label: str = ""
+    accepted_only: bool = False
+
+
+@dataclass(frozen=True)
+class SyncObject:
+    """One current object of a family: its id, what its package says, who it is about, its parents."""
+
+    object_id: str
+    payload: dict[str, Any]
+    person: PersonKeys | None = None
+    parents: tuple[Parent, ...] = ()
+
+
+@dataclass(frozen=True)
+class SyncContext:
+    """What a family's listing functions get: the run, the МО, today, and an optional narrowing to one
+    person (a send from the person's card: no deletes then, they go with the МО's run)."""
+
+    run: ServiceRun
+    mo: Mo
+    today: dt.date
+    person_id: int | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.person_id is not None
+
+
+Lister = Callable[[SyncContext], Iterable[SyncObject]]
+
+
+@dataclass(frozen=True)
+class FamilyType:
+    """A package type as a family uses it.
+
+    `objects` lists what should be at the fund now (it may leave out objects known unchanged, e.g.
+    outside a period of changes); `present` gives every id that still exists, so the rest of what the
+    fund knows is deleted (None: this type never deletes); `delete_payload` is what a Delete says.
+    `held` is the log line for children waiting for a parent ({parent}: its label, {count})."""
+
+    code: str
+    objects: Lister
+    present: Callable[[SyncContext], Iterable[str]] | None = None
+    delete_payload: Callable[[SyncContext, str], dict[str, Any]] | None = None
+    held: str = "{title}: ожидают передачи в ТФОМС «{parent}» — {count}."
+    enabled: Callable[[], bool] = lambda: True
+    insert_only: bool = False
+
+
+@dataclass(frozen=True)
+class Family:
+    """Package types that share an ordering key, within one service."""
+
+    code: str
+    service: str
+    types: tuple[FamilyType, ...]
+
+    def ordered(self) -> list[FamilyType]:
+        return sorted((t for t in self.types if t.enabled()), key=lambda t: get_package_type(t.code).rank)
+
+
+@dataclass
+class SyncResult:
+    formed: int = 0
+    held: dict[str, int] = field(default_factory=dict)  # package type → children held for a parent
+
+
+def _known(package_type: str, mo: Mo) -> dict[str, SentObject]:
+    return {
+        so.object_id: so
+        for so in SentObject.objects.filter(package_type=package_type, mo=mo).only(
+            "object_id", "external_id", "accepted_hash", "deleted"
+        )
+    }
+
+
+def _guid(sent: SentObject | None, last: Package | None) -> str:
+    """The object's GUID: the one the fund accepted, else the one its earlier packages carried."""
+    if sent is not None and sent.external_id:
+        return sent.external_id
+    if last is not None and last.external_id:
+        return last.external_id
+    return str(uuid.uuid4()).upper()
+
+
+@dataclass
+class _Parents:
+    """Which parents the fund knows (accepted, not deleted) and which are on their way to it (latest
+    package Сформирован/Отправлен/Ошибка отправки and not a Delete)."""
+
+    known: set[tuple[str, str]] = field(default_factory=set)
+    going: set[tuple[str, str]] = field(default_factory=set)
+
+    def allow(self, parent: Parent) -> bool:
+        key = (parent.package_type, parent.object_id)
+        return key in self.known or (not parent.accepted_only and key in self.going)
+
+
+def _parents(parents: Iterable[Parent]) -> _Parents:
+    by_type: dict[str, set[str]] = defaultdict(set)
+    for parent in parents:
+        by_type[parent.package_type].add(parent.object_id)
+    state = _Parents()
+    for package_type, ids in by_type.items():
+        chunked = sorted(ids)
+        for start in range(0, len(chunked), 1000):
+            known = SentObject.objects.filter(
+                package_type=package_type, object_id__in=chunked[start : start + 1000], deleted=False
+            )
+            state.known |= {(package_type, oid) for oid in known.values_list("object_id", flat=True)}
+        state.going |= {
+            (package_type, oid)
+            for oid, package in latest_packages(package_type, chunked).items()
+            if package.status in GOING and package.operation != Operation.DELETE
+        }
+    return state
+
+
+def _upserts(ctx: SyncContext, ftype: FamilyType, known: dict[str, SentObject], result: SyncResult) -> None:
+    objects = list(ftype.objects(ctx))
+    parents = _parents(p for obj in objects for p in obj.parents)
+    latest = latest_packages(ftype.code, [obj.object_id for obj in objects])
+    held: dict[tuple[str, str], int] = defaultdict(int)
+    drafts: list[Draft] = []
+    for obj in objects:
+        waiting = [p for p in obj.parents if not parents.allow(p)]
+        if waiting:
+            for parent in waiting:
+                held[(parent.package_type, parent.label or parent.object_id)] += 1
+            continue
+        digest = content_hash(ftype.code, obj.object_id, obj.payload)
+        last = latest.get(obj.object_id)
+        if last is not None and last.status in IN_FLIGHT and last.content_hash == digest:
+            continue
+        sent = known.get(obj.object_id)
+        told = sent is not None and not sent.deleted
+        if told and (sent.accepted_hash == digest or ftype.insert_only):  # type: ignore[union-attr]
+            continue
+        drafts.append(
+            Draft(
+                Operation.UPDATE if told else Operation.INSERT,
+                obj.object_id,
+                obj.payload,
+                obj.person,
+                _guid(sent, last),
+            )
+        )
+    result.formed += len(
+        packages_form(run=ctx.run, mo=ctx.mo, package_type=ftype.code, drafts=drafts, latest=latest)
+    )
+    title = package_type_title(ftype.code)
+    for (_, label), count in sorted(held.items()):
+        log_write(
+            run=ctx.run,
+            mo=ctx.mo,
+            level=LogEntry.Level.WARNING,
+            message=ftype.held.format(title=title, parent=label, count=count),
+        )
+    if held:
+        result.held[ftype.code] = sum(held.values())
+
+
+def _deletes(ctx: SyncContext, ftype: FamilyType, known: dict[str, SentObject], result: SyncResult) -> None:
+    if ftype.present is None or ftype.delete_payload is None:
+        return
+    present = set(ftype.present(ctx))
+    gone = sorted(oid for oid, so in known.items() if not so.deleted and oid not in present)
+    if not gone:
+        return
+    latest = latest_packages(ftype.code, gone)
+    drafts = []
+    for object_id in gone:
+        last = latest.get(object_id)
+        if last is not None and last.operation == Operation.DELETE and last.status in IN_FLIGHT:
+            continue
+        drafts.append(
+            Draft(
+                Operation.DELETE,
+                object_id,
+                ftype.delete_payload(ctx, object_id),
+                external_id=_guid(known[object_id], last),
+            )
+        )
+    result.formed += len(
+        packages_form(run=ctx.run, mo=ctx.mo, package_type=ftype.code, drafts=drafts, latest=latest)
+    )
+
+
+def family_sync(*, run: ServiceRun, mo: Mo, family: Family, person_id: int | None = None) -> SyncResult:
+    """Tell the fund what changed in one МО's objects of a family, inside the caller's transaction:
+    Insert/Update in rank order, then Delete in reverse rank (formats §2.3)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("family_sync runs inside the business transaction (DESIGN §3)")
+    sequence_lock(ordering_key_for(run.service, mo, family.code))  # one former per МО and family
+    ctx = SyncContext(run=run, mo=mo, today=timezone.localdate(), person_id=person_id)
+    result = SyncResult()
+    types = family.ordered()
+    known = {ftype.code: _known(ftype.code, mo) for ftype in types}
+    for ftype in types:
+        _upserts(ctx, ftype, known[ftype.code], result)
+    if not ctx.partial:
+        for ftype in reversed(types):
+            _deletes(ctx, ftype, known[ftype.code], result)
+    return result
+
+
+# --- families by service, and the one per-МО job helper ---------------------------------------
+
+_families: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """From a domain app's AppConfig.ready(): the family and a job of its service that syncs it."""
+    _families[family.code] = family
+    register_service_job(family.service)(FamiliesJob(family.service))
+    return family
+
+
+def unregister_family(code: str) -> None:
+    _families.pop(code, None)
+
+
+def get_family(code: str) -> Family:
+    return _families[code]
+
+
+def service_families(service: str) -> list[Family]:
+    return [f for f in _families.values() if f.service == service]
+
+
+def for_each_mo(*, run: ServiceRun, mo: Mo | None, step: Callable[[Mo], Any], what: str) -> list[Mo]:
+    """The one failure policy of a per-МО job: each МО in its own transaction; an МО that fails is
+    logged on the run (which then ends Завершено с ошибкой), nothing of its transaction is kept, and
+    the other МО go on. Returns the МО that failed."""
+    failed = []
+    targets: Sequence[Mo] = (
+        [mo] if mo is not None else list(Mo.objects.filter(is_active=True).order_by("code"))
+    )
+    for one in targets:
+        try:
+            with transaction.atomic():
+                step(one)
+        except Exception as exc:
+            failed.append(one)
+            log_write(
+                run=run,
+                mo=one,
+                level=LogEntry.Level.ERROR,
+                message=f"{what} МО {one.code} не выполнено: {type(exc).__name__}: {exc}. Остальные МО "
+                f"обработаны; изменения этой МО не сохранены.",
+            )
+        run_beat(run)
+    return failed
+
+
+@dataclass(frozen=True)
+class FamiliesJob:
+    """The job of a service with families: for each МО, every family of the service in one
+    transaction, in the order they were registered."""
+
+    service: str
+    own_transactions: bool = True
+
+    def __call__(self, *, run: ServiceRun, mo: Mo | None) -> None:
+        families = service_families(self.service)
+
+        def step(one: Mo) -> None:
+            for family in families:
+                family_sync(run=run, mo=one, family=family)
+
+        for_each_mo(run=run, mo=mo, step=step, what="Формирование пакетов")
