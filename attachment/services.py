@@ -97,13 +97,6 @@ def _later_attachments(persons: set[int]) -> dict[int, list[Attachment]]:
     return by_person
 
 
-def _policy_on(person: Person, day: dt.date) -> Policy | None:
-    policies = sorted(person.policies.all(), key=lambda p: p.valid_from, reverse=True)
-    valid = [p for p in policies if p.is_valid_on(day)]
-    chosen = valid or policies
-    return chosen[0] if chosen else None
-
-
 def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
     """The attachment packages of the МО (or of one person), each waiting for its districts."""
     package_type = attachment_package_type()
@@ -118,7 +111,7 @@ def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
             if site is not None
         )
         keys = PersonKeys(
-            enp=(_policy_on(person, ctx.today) or Policy()).enp or "",
+            enp=(person.policy_on(ctx.today) or Policy()).enp or "",
             snils=person.snils,
             fio=person.full_name.upper(),
         )
@@ -138,11 +131,10 @@ def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
             (o for o in history[person.pk] if o.date_from > attachment.date_from and o.pk != attachment.pk),
             None,
         )
-        documents = sorted(person.documents.all(), key=lambda d: d.issued_at or dt.date.min, reverse=True)
         payload = person_attach_district_payload(
             attachment,
-            policy=_policy_on(person, ctx.today),
-            document=documents[0] if documents else None,
+            policy=person.policy_on(ctx.today),
+            document=person.latest_document(),
             later=later,
             today=ctx.today,
         )

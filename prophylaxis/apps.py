@@ -6,3 +6,51 @@ from django.apps import AppConfig
 class ProphylaxisConfig(AppConfig):
     name = "prophylaxis"
     verbose_name = "Профилактика и диспансерное наблюдение"
+
+    def ready(self) -> None:
+        from registry.cards import CardSection, register_card_section
+        from registry.demo import register_demo_step
+        from servicelog.registry import PackageType, register_package_type
+        from servicelog.sync import register_family
+
+        from . import formats
+        from .card import person_dispensary_section
+        from .demo import dispensary_demo
+        from .services import DISPENSARY
+
+        # One family "disp" (formats §5; titles as manual §4.2 names the profiles).
+        for kind in (
+            PackageType(
+                "DISP",
+                "disp",
+                1,
+                formats.DISP_XSD,
+                check=formats.disp_check,
+                title="Диспансерное наблюдение",
+                envelope=formats.DISP_ENVELOPE,
+            ),
+            PackageType(
+                "DISPOUT",
+                "disp",
+                2,
+                formats.DISPOUT_XSD,
+                check=formats.dispout_check,
+                title="Снятие с диспансерного наблюдения",
+                envelope=formats.DISPOUT_ENVELOPE,
+            ),
+            PackageType(
+                "PERSCANCER",
+                "disp",
+                3,
+                formats.PERSCANCER_XSD,
+                check=formats.perscancer_check,
+                title="Пациенты с ЗНО",
+                envelope=formats.PERSCANCER_ENVELOPE,
+            ),
+        ):
+            register_package_type(kind)
+        register_family(DISPENSARY)
+        register_card_section(
+            CardSection("prophylaxis/person_dispensary.html", person_dispensary_section, order=30)
+        )
+        register_demo_step(dispensary_demo)

@@ -295,6 +295,17 @@ class DemoResult:
     register: Path | None = None  # the built-in fund's register of insured persons
 
 
+# Steps that family apps add to the demo (registry imports no family app, DESIGN §2): each gets the
+# demo's "today" and its own seeded generator, runs in the demo's transaction, returns its counts.
+DemoStep = Callable[[dt.date, random.Random], dict[str, int]]
+_demo_steps: list[DemoStep] = []
+
+
+def register_demo_step(step: DemoStep) -> None:
+    if step not in _demo_steps:
+        _demo_steps.append(step)
+
+
 class DemoError(Exception):
     """The demo cannot be loaded (already loaded, or reference data missing)."""
 
@@ -510,6 +521,8 @@ class DemoBuilder:
         self.build_attachments()
         self.build_treatment_cases()
         self.build_identification_queue()
+        for index, step in enumerate(_demo_steps):
+            self.counts.update(step(self.today, random.Random(SEED + 100 + index)))
         users = self.build_users()
         return DemoResult(counts=dict(self.counts), users=users, password=settings.DEMO_PASSWORD)
 

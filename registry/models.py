@@ -252,6 +252,19 @@ class Person(models.Model):
         policies = sorted(self.policies.all(), key=lambda p: p.valid_from, reverse=True)
         return next((p.enp for p in policies if p.enp), "")
 
+    def policy_on(self, day: dt.date) -> Policy | None:
+        """The policy valid on the day (the latest one when several), else the latest one at all;
+        uses prefetched policies when there are."""
+        policies = sorted(self.policies.all(), key=lambda p: p.valid_from, reverse=True)
+        valid = [p for p in policies if p.is_valid_on(day)]
+        chosen = valid or policies
+        return chosen[0] if chosen else None
+
+    def latest_document(self) -> IdentityDocument | None:
+        """The most recently issued identity document (uses prefetched documents when there are)."""
+        documents = sorted(self.documents.all(), key=lambda d: d.issued_at or dt.date.min, reverse=True)
+        return documents[0] if documents else None
+
 
 class IdentityDocument(models.Model):
     """An identity document (F011 type)."""

@@ -24,7 +24,7 @@ from tfoms_portal.access import WorkplaceRequest, parse_id, workplace_required
 from .audit import audit_record
 from .export import csv_response, xlsx_response
 from .models import AuditAction, AuditEvent, Package, PackageStatus, RunTrigger
-from .registry import service_jobs
+from .registry import package_type_choices, package_type_title, service_jobs
 from .selectors import (
     AuditFilter,
     PackageFilter,
@@ -203,7 +203,8 @@ def package_resend_view(request: WorkplaceRequest) -> HttpResponse:
             package_resend(package=package, user=user)
         except PackageActionRefused as exc:
             refused.append(
-                f"{package.package_type} от {timezone.localtime(package.created_at):%d.%m.%Y %H:%M}: {exc}"
+                f"{package_type_title(package.package_type)} "
+                f"от {timezone.localtime(package.created_at):%d.%m.%Y %H:%M}: {exc}"
             )
             continue
         audit_record(action=AuditAction.RESEND, request=request, obj=package)
@@ -236,6 +237,7 @@ def package_search_view(request: WorkplaceRequest) -> HttpResponse:
         "filters": filters,
         "page": page,
         "statuses": PackageStatus.choices,
+        "package_types": package_type_choices(),
         "services": services_visible(request.workplace),
         "query": params.urlencode(),
         "can_act": request.workplace is not None and request.workplace.role in ADMINS,
@@ -314,7 +316,7 @@ def _packages_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[
             yield [
                 (package.do_not_send and "да") or "нет",
                 _local(package.created_at),
-                package.package_type,
+                package_type_title(package.package_type),
                 package.get_operation_display(),
                 package.get_status_display(),
                 package.result,
@@ -352,7 +354,9 @@ def _log_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[list[
             yield [
                 _local(entry.at),
                 entry.get_level_display(),
-                f"{package.package_type} {package.get_operation_display().lower()}" if package else "",
+                f"{package_type_title(package.package_type)}, {package.get_operation_display().lower()}"
+                if package
+                else "",
                 entry.message,
             ]
 

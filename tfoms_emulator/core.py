@@ -14,7 +14,17 @@ from typing import Any
 from lxml import etree
 
 from .answer import build_answer, read_answer
-from .rules import FORMAT_ERROR, MISSING_VALUE, RULES, SIMULATED_REJECT, WRONG_VALUE, Error, Known, Rule
+from .rules import (
+    FORMAT_ERROR,
+    MISSING_VALUE,
+    PERSONS,
+    RULES,
+    SIMULATED_REJECT,
+    WRONG_VALUE,
+    Error,
+    Known,
+    Rule,
+)
 from .xmlio import DEFAULT_MAX_BYTES, XmlRefused, load_schema, parse, text, validate
 
 # The repository root: our XSD files are read from it as data, never imported.
@@ -26,6 +36,9 @@ SCHEMAS: dict[str, str] = {
     "DISTRICT": "attachment/xsd/district.xsd",
     "PERSONATTACHDISTRICT": "attachment/xsd/personattachdistrict.xsd",
     "PERSONATTACH": "attachment/xsd/personattach.xsd",
+    "DISP": "prophylaxis/xsd/disp.xsd",
+    "DISPOUT": "prophylaxis/xsd/dispout.xsd",
+    "PERSCANCER": "prophylaxis/xsd/perscancer.xsd",
 }
 
 ANSWER_TYPE = "ANSWER"
@@ -166,6 +179,15 @@ class Emulator:
             self._answer_ids: set[str] = set()
             self.pushed: list[Message] = []
             self.faults = self.faults if keep_faults else Faults()
+
+    def register_persons(self, bdz_ids: set[int] | None) -> None:
+        """The fund's register of insured persons by BDZ_ID: with one, a package about an id outside
+        it is refused ("не найден в РС ЕРЗ"); None (the default) checks no id."""
+        with self._lock:
+            if bdz_ids is None:
+                self.known.pop(PERSONS, None)
+            else:
+                self.known[PERSONS] = {("", bdz_id): {} for bdz_id in bdz_ids}
 
     def schema(self, package_type: str) -> etree.XMLSchema:
         """The XSD of a mapped package type, loaded once."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -149,9 +150,107 @@ def person_attach(root: etree._Element, known: Known) -> list[Error]:
     return []
 
 
+# --- dispensary observation (formats §5) ---------------------------------------------------------
+
+PERSONS = "PERSONS"  # the fund's register by BDZ_ID, when the emulator was given one
+ICD10 = re.compile(r"^[A-Z]\d\d(\.\d{1,2})?$")
+CANCER = re.compile(r"^(C([0-8]\d|9[0-7])|D0\d)(\.|$)")
+
+
+def _keyed(
+    root: etree._Element, known: Known, package_type: str, id_tag: str, what: str
+) -> tuple[list[Error], tuple[str, int]]:
+    operation = text(root, "HEADER/OPERATIONTYPE") or ""
+    code_mo = text(root, "HEADER/CODE_MO") or ""
+    key = (code_mo, int(text(root, f"HEADER/{id_tag}") or "0"))
+    objects = known.setdefault(package_type, {})
+    where = f"{id_tag} {key[1]}" + (f", МО {code_mo}" if code_mo else "")
+    errors: list[Error] = []
+    if operation == "Insert" and key in objects:
+        errors.append(Error(DUPLICATE_KEY, f"{what} уже известна ТФОМС ({where})"))
+    if operation in ("Update", "Delete") and key not in objects:
+        errors.append(Error(WRONG_VALUE, f"{what} не найдена ({where})"))
+    if operation in ("Insert", "Update") and root.find("BODY") is None:
+        errors.append(Error(FORMAT_ERROR, f"Для операции {operation} обязателен BODY"))
+    return errors, key
+
+
+def _person_errors(root: etree._Element, known: Known) -> list[Error]:
+    value = text(root, "BODY/BDZ_ID")
+    if value and PERSONS in known and ("", int(value)) not in known[PERSONS]:
+        return [Error(WRONG_VALUE, f"BDZ_ID: застрахованное лицо {value} не найдено в РС ЕРЗ")]
+    return []
+
+
+def _diagnosis_errors(root: etree._Element) -> list[Error]:
+    value = text(root, "BODY/DS")
+    if value and not ICD10.match(value):
+        return [Error(WRONG_VALUE, f"DS: диагноз «{value}» не в форме МКБ-10")]
+    return []
+
+
+def _dates_errors(date_in: str | None, date_out: str | None) -> list[Error]:
+    if date_in and date_out and date_out < date_in:
+        return [Error(WRONG_VALUE, f"DATE_OUT {date_out} раньше DATE_IN {date_in}")]
+    return []
+
+
+def disp(root: etree._Element, known: Known) -> list[Error]:
+    """DISP: the card's key is DISP_ID within CODE_MO; the person in the register, DS in ICD-10 form,
+    DATE_OUT not before DATE_IN, the doctor's СНИЛС valid."""
+    errors, key = _keyed(root, known, "DISP", "DISP_ID", "Карта диспансерного наблюдения")
+    if root.find("BODY") is not None:
+        errors += _person_errors(root, known)
+        errors += _diagnosis_errors(root)
+        errors += _dates_errors(text(root, "BODY/DATE_IN"), text(root, "BODY/DATE_OUT"))
+        errors += _snils_errors(text(root, "BODY/SNILS_VR"), "SNILS_VR")
+    if errors:
+        return errors
+    _apply(root, known, "DISP", key)
+    return []
+
+
+def dispout(root: etree._Element, known: Known) -> list[Error]:
+    """DISPOUT: only for a card the fund took under observation (its DISP), not before its DATE_IN."""
+    errors, key = _keyed(root, known, "DISPOUT", "DISP_ID", "Запись о снятии с наблюдения")
+    taken = known.get("DISP", {}).get(key)
+    if taken is None:
+        errors.append(
+            Error(
+                WRONG_VALUE, f"Снятие с наблюдения без взятия под наблюдение (DISP_ID {key[1]}, МО {key[0]})"
+            )
+        )
+    if root.find("BODY") is not None:
+        errors += _diagnosis_errors(root)
+        errors += _dates_errors(taken.get("DATE_IN") if taken else None, text(root, "BODY/DATE_OUT"))
+    if errors:
+        return errors
+    _apply(root, known, "DISPOUT", key)
+    return []
+
+
+def perscancer(root: etree._Element, known: Known) -> list[Error]:
+    """PERSCANCER: a malignant neoplasm (C00–C97, D00–D09) of a person in the register."""
+    errors, key = _keyed(root, known, "PERSCANCER", "REG_ID", "Запись о пациенте с ЗНО")
+    if root.find("BODY") is not None:
+        errors += _person_errors(root, known)
+        errors += _diagnosis_errors(root)
+        value = text(root, "BODY/DS") or ""
+        if ICD10.match(value) and not CANCER.match(value):
+            errors.append(Error(WRONG_VALUE, f"DS: диагноз «{value}» не относится к ЗНО (C00–C97, D00–D09)"))
+        errors += _dates_errors(text(root, "BODY/DATE_IN"), text(root, "BODY/DATE_OUT"))
+    if errors:
+        return errors
+    _apply(root, known, "PERSCANCER", key)
+    return []
+
+
 # Package type → its business rule; a type with an XSD but no rule is accepted once it is schema-valid.
 RULES: dict[str, Rule] = {
     "DISTRICT": district,
     "PERSONATTACHDISTRICT": person_attach_district,
     "PERSONATTACH": person_attach,
+    "DISP": disp,
+    "DISPOUT": dispout,
+    "PERSCANCER": perscancer,
 }

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from attachment import api as attachment_api
 from attachment import card as attachment_card
 from identification import api as identification_api
+from prophylaxis import api as prophylaxis_api
 from registry import api as registry_api
 from registry import views as registry_views
 from servicelog import api as servicelog_api
@@ -42,6 +43,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", registry_api.token_view, name="api_token"),
+    path("api/v1/dispensary/cards/", prophylaxis_api.cards_view, name="api_dispensary_cards"),
     path("api/v1/attachment/file/", attachment_api.attachment_file_view, name="api_attachment_file"),
     path("api/v1/identification/responses/", identification_api.responses_view, name="api_ident_responses"),
     path("api/v1/identification/packages/", identification_api.packages_view, name="api_ident_packages"),

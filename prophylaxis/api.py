@@ -1,0 +1,50 @@
+"""GET /api/v1/dispensary/cards/?person=&status= — the caller's МО's observation cards (C5)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from registry.models import Person
+from tfoms_portal.access import HasWorkplace, api_workplace, parse_id, scope
+
+from .selectors import ENDED, OPEN, dispensary_cards
+from .serializers import DispensaryCardSerializer
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("person", int, description="ид человека"),
+        OpenApiParameter(
+            "status", str, enum=[OPEN, ENDED], description="open — под наблюдением, ended — снят"
+        ),
+    ],
+    responses={200: DispensaryCardSerializer(many=True)},
+)
+@api_view(["GET"])
+@permission_classes([HasWorkplace])
+def cards_view(request: Request) -> Response:
+    """Observation cards with the state of each card's last package; another МО's person is a 404."""
+    status = request.query_params.get("status", "")
+    if status not in ("", OPEN, ENDED):
+        raise ValidationError(
+            {"status": ["Допустимые значения: open (под наблюдением), ended (снят с наблюдения)."]}
+        )
+    person_id = None
+    if "person" in request.query_params:
+        person_id = parse_id(request.query_params["person"])
+        if person_id is None:
+            raise ValidationError({"person": ["Укажите числовой идентификатор человека."]})
+    workplace = api_workplace(request)
+    states = dispensary_cards(workplace=workplace, person_id=person_id, status=status)
+    if (
+        person_id is not None
+        and not states
+        and not scope(Person.objects.filter(pk=person_id), workplace).exists()
+    ):
+        raise Http404  # another МО's person, or none: the same answer (A4)
+    return Response(DispensaryCardSerializer(states, many=True).data)

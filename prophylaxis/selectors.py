@@ -1,0 +1,49 @@
+"""Reads of dispensary observation, scoped by workplace: the cards and their exchange state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registry.models import Workplace
+from servicelog.models import Package
+from tfoms_portal.access import scope
+
+from .models import DispensaryCard
+
+PACKAGE_TYPES = ("DISP", "DISPOUT", "PERSCANCER")
+OPEN, ENDED = "open", "ended"
+
+
+@dataclass(frozen=True)
+class CardState:
+    card: DispensaryCard
+    last_package: Package | None  # the newest DISP / DISPOUT / PERSCANCER of the card
+
+    @property
+    def status(self) -> str:
+        return OPEN if self.card.date_out is None else ENDED
+
+
+def dispensary_cards(
+    *, workplace: Workplace | None, person_id: int | None = None, status: str = ""
+) -> list[CardState]:
+    """The cards the viewer's МО holds (all МО for the ЦОД admin), each with its newest package —
+    both through the scoping function. `status`: open / ended / "" for all."""
+    cards = scope(DispensaryCard.objects.all(), workplace)
+    if person_id is not None:
+        cards = cards.filter(person_id=person_id)
+    if status == OPEN:
+        cards = cards.filter(date_out__isnull=True)
+    elif status == ENDED:
+        cards = cards.filter(date_out__isnull=False)
+    loaded = list(cards.select_related("mo", "person", "doctor").prefetch_related("visits").order_by("pk"))
+    ids = [str(card.pk) for card in loaded]
+    latest: dict[str, Package] = {}
+    for start in range(0, len(ids), 1000):
+        packages = scope(
+            Package.objects.filter(package_type__in=PACKAGE_TYPES, object_id__in=ids[start : start + 1000]),
+            workplace,
+        ).order_by("-id")
+        for package in packages:
+            latest.setdefault(package.object_id, package)
+    return [CardState(card, latest.get(str(card.pk))) for card in loaded]

@@ -1,0 +1,135 @@
+"""The dispensary observation family (C5, C7 PERSCANCER) as declarations of the sync engine.
+
+DISP while a card is open (Insert, Update when it changes, Delete when the card is deleted); DISPOUT
+when it is ended, never before the card's DISP was accepted; PERSCANCER for cards with a malignant
+neoplasm (C00–C97, D00–D09). All under "Сервис автоматизированного взаимодействия с ТФОМС".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, QuerySet
+from django.db.models.functions import Cast
+
+from registry.models import Mo, Person
+from servicelog.forming import PersonKeys
+from servicelog.models import LogEntry, RunTrigger, SentObject, ServiceRun
+from servicelog.statuses import log_write
+from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, family_sync
+
+from .formats import (
+    disp_delete_payload,
+    disp_payload,
+    dispout_payload,
+    perscancer_delete_payload,
+    perscancer_payload,
+)
+from .models import DispensaryCard
+
+DISP, DISPOUT, PERSCANCER = "DISP", "DISPOUT", "PERSCANCER"
+
+
+def _cards(ctx: SyncContext) -> QuerySet[DispensaryCard]:
+    cards = DispensaryCard.objects.filter(mo=ctx.mo)
+    if ctx.person_id is not None:
+        cards = cards.filter(person_id=ctx.person_id)
+    return cards
+
+
+def _loaded(cards: QuerySet[DispensaryCard]) -> QuerySet[DispensaryCard]:
+    return (
+        cards.select_related("mo", "person", "doctor")
+        .prefetch_related("visits", "person__documents", "person__policies")
+        .order_by("pk")
+    )
+
+
+def _keys(person: Person, ctx: SyncContext) -> PersonKeys:
+    policy = person.policy_on(ctx.today)
+    return PersonKeys(enp=policy.enp if policy else "", snils=person.snils, fio=person.full_name.upper())
+
+
+def _with_fund_id(
+    cards: QuerySet[DispensaryCard], ctx: SyncContext, package_type: str
+) -> Iterator[DispensaryCard]:
+    """The cards whose person the fund can be told about; the rest are named on the run (BDZ_ID is
+    required by the layout: the person must be identified in the fund first)."""
+    for card in cards:
+        if card.person.fund_person_id:
+            yield card
+            continue
+        log_write(
+            run=ctx.run,
+            mo=ctx.mo,
+            level=LogEntry.Level.WARNING,
+            message=f"{card.person.full_name}: нет идентификатора в РС ЕРЗ (BDZ_ID), пакет {package_type} "
+            f"по карте диспансерного наблюдения № {card.pk} не формируется; нужна идентификация в ТФОМС.",
+        )
+
+
+def _disp(ctx: SyncContext) -> Iterator[SyncObject]:
+    """Open cards, and ended ones whose taking the fund was never told (their DISPOUT waits for it)."""
+    told = SentObject.objects.filter(
+        package_type=DISP, object_id=Cast(OuterRef("pk"), CharField()), deleted=False
+    )
+    cards = _loaded(_cards(ctx).annotate(told=Exists(told)))
+    for card in _with_fund_id(cards, ctx, DISP):
+        if card.date_out is not None and card.told:  # type: ignore[attr-defined]
+            continue
+        yield SyncObject(str(card.pk), disp_payload(card, ctx.today), _keys(card.person, ctx))
+
+
+def _dispout(ctx: SyncContext) -> Iterator[SyncObject]:
+    cards = _loaded(_cards(ctx).filter(date_out__isnull=False))
+    for card in _with_fund_id(cards, ctx, DISPOUT):
+        parent = Parent(DISP, str(card.pk), label=f"№ {card.pk}", accepted_only=True)
+        yield SyncObject(str(card.pk), dispout_payload(card, ctx.today), _keys(card.person, ctx), (parent,))
+
+
+def _perscancer(ctx: SyncContext) -> Iterator[SyncObject]:
+    cards = [card for card in _loaded(_cards(ctx)) if card.is_cancer]
+    for card in cards:
+        if card.person.fund_person_id:  # the DISP lister has named the others on the run already
+            yield SyncObject(str(card.pk), perscancer_payload(card), _keys(card.person, ctx))
+
+
+def _card_ids(ctx: SyncContext) -> Iterator[str]:
+    return (str(pk) for pk in DispensaryCard.objects.filter(mo=ctx.mo).values_list("pk", flat=True))
+
+
+def _cancer_ids(ctx: SyncContext) -> Iterator[str]:
+    cards = DispensaryCard.objects.filter(mo=ctx.mo).values_list("pk", "diagnosis")
+    return (str(pk) for pk, diagnosis in cards if DispensaryCard(diagnosis=diagnosis).is_cancer)
+
+
+DISPENSARY = Family(
+    code="disp",
+    service="tfoms_auto",
+    types=(
+        FamilyType(DISP, _disp, _card_ids, lambda ctx, oid: disp_delete_payload(ctx.mo.code, oid)),
+        FamilyType(
+            DISPOUT,
+            _dispout,
+            held="Снятий с диспансерного наблюдения, ожидающих приёма ТФОМС карты {parent}: {count} "
+            "(снятие уходит только после того, как ТФОМС принял взятие под наблюдение).",
+        ),
+        FamilyType(PERSCANCER, _perscancer, _cancer_ids, lambda ctx, oid: perscancer_delete_payload(oid)),
+    ),
+)
+
+
+def person_dispensary_send(*, person: Person, mo: Mo, user: Any) -> ServiceRun:
+    """ "Отправить ДН в ТФОМС" on a person's card: this patient's observation packages at once."""
+    import servicelog
+
+    with (
+        servicelog.run(
+            "tfoms_auto", mo=mo, trigger=RunTrigger.MANUAL, user=user, scope=f"d{person.pk}"
+        ) as run,
+        transaction.atomic(),
+    ):
+        family_sync(run=run, mo=mo, family=DISPENSARY, person_id=person.pk)
+    return run
