@@ -231,7 +231,8 @@ class Person(models.Model):
     created_at = models.DateTimeField("создан", auto_now_add=True)
     updated_at = models.DateTimeField("изменён", auto_now=True)
 
-    MO_SCOPE = ("attachments__mo", "treatment_cases__mo")
+    # A person belongs to the МО of their attachments, treatment cases and dispensary observation cards.
+    MO_SCOPE = ("attachments__mo", "treatment_cases__mo", "dispensary_cards__mo")
 
     class Meta:
         verbose_name = "человек"

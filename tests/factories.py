@@ -150,3 +150,16 @@ class WorkplaceFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     mo = factory.SubFactory(MoFactory)
     role = Role.MO_ADMIN
+
+
+class DispensaryCardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "prophylaxis.DispensaryCard"
+
+    person = factory.SubFactory(PersonFactory, fund_person_id=factory.Sequence(lambda n: 8_000_000 + n))
+    mo = factory.SubFactory(MoFactory)
+    diagnosis = "I10"
+    date_in = factory.LazyFunction(lambda: dt.date(2024, 3, 1))
+    doctor = factory.SubFactory(StaffFactory, mo=factory.SelfAttribute("..mo"))
+    ds_detect = 1
+    ds_detect_type = 2

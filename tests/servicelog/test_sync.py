@@ -235,7 +235,7 @@ def test_a_reply_handler_is_called_with_the_fund_answer(mo_a):
     answer(package)
     package.refresh_from_db()
     assert package.status == S.ACCEPTED
-    assert REPLIES == [("1", package.reply)] and package.reply["RESULT"] == "OK"
+    assert [("1", package.reply)] == REPLIES and package.reply["RESULT"] == "OK"
 
 
 def test_an_inbound_type_is_handled_once_and_answered(mo_a):
