@@ -11,8 +11,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from registry.access import api_workplace
 from registry.models import Role
-from tfoms_portal.access import api_workplace
 
 from .export import ExportRefused, attachment_file_response, export_mo, export_period, parse_day
 

@@ -9,6 +9,7 @@ class AttachmentConfig(AppConfig):
 
     def ready(self) -> None:
         from registry.cards import CardSection, register_card_section
+        from servicelog.catalog import TFOMS_AUTO, register_service
         from servicelog.registry import PackageType, register_package_type
         from servicelog.sync import register_family
 
@@ -55,5 +56,6 @@ class AttachmentConfig(AppConfig):
             ),
         ):
             register_package_type(kind)
+        register_service(TFOMS_AUTO)
         register_family(ATTACH)
         register_card_section(CardSection("attachment/person_send.html", person_attachment_section, order=20))

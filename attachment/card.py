@@ -9,12 +9,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from audit.models import AuditAction
+from audit.services import audit_record
+from registry.access import WorkplaceRequest, workplace_required
 from registry.models import Person, Role, Workplace
 from registry.selectors import person_card
-from servicelog.audit import audit_record
-from servicelog.models import AuditAction
 from servicelog.services import RunRefused
-from tfoms_portal.access import WorkplaceRequest, workplace_required
 
 from .selectors import person_attachment_packages
 from .services import attachment_package_type, person_attachment_send

@@ -17,10 +17,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from registry.checkdigits import snils_is_valid
 from registry.models import Mo, Workplace
-from servicelog.audit import audit_record
-from servicelog.models import AuditAction
 from tfoms_portal.formats.csv import ENCODING, CsvRow, iter_csv, row_problems
 
 from .formats.attachment_file import (

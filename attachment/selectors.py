@@ -10,8 +10,8 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from registry.access import scope
 from registry.models import Attachment, IdentityDocument, Mo, Policy, Workplace
-from tfoms_portal.access import scope
 
 CHUNK = 2000  # rows per fetch of each cursor
 MAIN = Attachment.AttachType.MAIN

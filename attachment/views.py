@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from registry.access import WorkplaceRequest, workplace_required
 from registry.models import Mo, Role, Workplace
-from tfoms_portal.access import WorkplaceRequest, workplace_required
 
 from .export import (
     ExportCheck,

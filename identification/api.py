@@ -15,10 +15,10 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.models import AuditAction
+from audit.services import audit_record
+from registry.access import api_workplace, parse_id
 from registry.models import Role
-from servicelog.audit import audit_record
-from servicelog.models import AuditAction
-from tfoms_portal.access import api_workplace, parse_id
 
 from .selectors import Period, package_get, packages_for
 from .services import ResponseRefused, identification_response_load

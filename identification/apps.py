@@ -9,6 +9,7 @@ class IdentificationConfig(AppConfig):
 
     def ready(self) -> None:
         from registry.cards import CardSection, register_card_section
+        from servicelog.catalog import ServiceSpec, register_service
         from servicelog.registry import register_service_job
 
         from .selectors import person_history_section
@@ -16,6 +17,12 @@ class IdentificationConfig(AppConfig):
 
         register_card_section(
             CardSection("identification/person_history.html", person_history_section, order=10)
+        )
+        register_service(
+            ServiceSpec("ident_batch", "Пакетная идентификация ТФОМС: формирование пакетов", True, False)
+        )
+        register_service(
+            ServiceSpec("ident_responses", "Пакетная идентификация ТФОМС: загрузка ответов", True, False)
         )
         register_service_job("ident_batch")(ident_batch_job)
         register_service_job("ident_responses")(ident_responses_job)

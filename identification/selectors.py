@@ -10,8 +10,8 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from registry.access import get_scoped_or_404, scope
 from registry.models import Person, Workplace
-from tfoms_portal.access import get_scoped_or_404, scope
 
 from .models import IdentificationPackage, IdentificationRecord, RecordStatus
 

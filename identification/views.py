@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.models import AuditAction
+from audit.services import audit_record
+from registry.access import WorkplaceRequest, parse_id, workplace_required
 from registry.models import Role
-from servicelog.audit import audit_record
-from servicelog.models import AuditAction
-from tfoms_portal.access import WorkplaceRequest, parse_id, workplace_required
 
 from .models import RecordStatus
 from .selectors import MODES, RecordFilter, package_get, package_records, packages_for, period_from_params

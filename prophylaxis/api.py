@@ -9,8 +9,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from registry.access import HasWorkplace, api_workplace, parse_id, scope
 from registry.models import Person
-from tfoms_portal.access import HasWorkplace, api_workplace, parse_id, scope
 
 from .selectors import ENDED, OPEN, dispensary_cards
 from .serializers import DispensaryCardSerializer

@@ -10,6 +10,7 @@ class ProphylaxisConfig(AppConfig):
     def ready(self) -> None:
         from registry.cards import CardSection, register_card_section
         from registry.demo import register_demo_step
+        from servicelog.catalog import TFOMS_AUTO, ServiceSpec, register_service
         from servicelog.registry import PackageType, register_package_type
         from servicelog.sync import register_family
 
@@ -49,6 +50,8 @@ class ProphylaxisConfig(AppConfig):
             ),
         ):
             register_package_type(kind)
+        register_service(TFOMS_AUTO)
+        register_service(ServiceSpec("dispplan_exchange", "Обмен планами профилактических осмотров"))
         register_family(DISPENSARY)
         register_card_section(
             CardSection("prophylaxis/person_dispensary.html", person_dispensary_section, order=30)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from registry.access import scope
 from registry.models import Workplace
 from servicelog.models import Package
-from tfoms_portal.access import scope
 
 from .models import DispensaryCard
 

@@ -14,9 +14,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from servicelog.audit import audit_record
-from servicelog.models import AuditAction
-from tfoms_portal.access import api_workplace, default_workplace, parse_id
+from audit.models import AuditAction
+from audit.services import audit_record
+from registry.access import api_workplace, default_workplace, parse_id
 
 from .auth import login_check
 from .forms import LoginForm, PersonSearchForm

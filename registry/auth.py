@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils import timezone
 
-from servicelog.audit import audit_record, client_ip
-from servicelog.models import AuditAction, AuditEvent
+from audit.models import AuditAction, AuditEvent
+from audit.services import audit_record, client_ip
 
 WRONG_CREDENTIALS = "Неверное имя пользователя или пароль."
 DISABLED = "Учётная запись отключена. Обратитесь к администратору."

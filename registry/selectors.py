@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from tfoms_portal.access import get_scoped_or_404, scope
+from registry.access import get_scoped_or_404, scope
 
 from . import checkdigits
 from .models import Attachment, NsiEntry, Person, Policy, TreatmentCase, Workplace

@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from servicelog.audit import audit_record
-from servicelog.models import AuditAction
-from tfoms_portal.access import (
+from audit.models import AuditAction
+from audit.services import audit_record
+from registry.access import (
     SESSION_MO,
     SESSION_WORKPLACE,
     WorkplaceRequest,

@@ -12,8 +12,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from registry.access import api_workplace, parse_id
 from registry.models import Role
-from tfoms_portal.access import api_workplace, parse_id
 
 from .audit import audit_record
 from .models import AuditAction, RunTrigger

@@ -12,7 +12,9 @@ class ServicelogConfig(AppConfig):
 
         from tfoms_portal import messaging
 
-        from .catalog import services_sync
+        from .catalog import TFOMS_AUTO, register_service, services_sync
+
+        register_service(TFOMS_AUTO)  # the inbox's default service: inbound packages of unknown type
 
         post_migrate.connect(services_sync, sender=self)
 

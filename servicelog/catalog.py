@@ -1,17 +1,39 @@
-"""The services of the journal (issue 3 item 4), kept present after every migrate and flush."""
+"""The services of the journal, registered by the apps that own them and kept present after every
+migrate and flush (servicelog names no family's service)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-# code, name, manual start allowed, carries packages
-SERVICES: list[tuple[str, str, bool, bool]] = [
-    ("tfoms_auto", "Сервис автоматизированного взаимодействия с ТФОМС", True, True),
-    ("dispplan_exchange", "Обмен планами профилактических осмотров", True, True),
-    ("iszl263", "Сервис сопровождения застрахованных лиц (263 приказ)", True, True),
-    ("ident_batch", "Пакетная идентификация ТФОМС: формирование пакетов", True, False),
-    ("ident_responses", "Пакетная идентификация ТФОМС: загрузка ответов", True, False),
-]
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    code: str
+    name: str
+    manual_start: bool = True
+    carries_packages: bool = True
+
+
+_services: dict[str, ServiceSpec] = {}
+
+
+def register_service(spec: ServiceSpec) -> ServiceSpec:
+    """From an app's AppConfig.ready(); several apps may share one service (the same spec)."""
+    existing = _services.get(spec.code)
+    if existing is not None and existing != spec:
+        raise ValueError(f"service {spec.code} is registered twice with different settings")
+    _services[spec.code] = spec
+    return spec
+
+
+def registered_services() -> list[ServiceSpec]:
+    return list(_services.values())
+
+
+# "Сервис автоматизированного взаимодействия с ТФОМС" (§4.4.5.3–§4.4.5.5): attachment, dispensary
+# observation and the fund's inbound packages all belong to it.
+TFOMS_AUTO = ServiceSpec("tfoms_auto", "Сервис автоматизированного взаимодействия с ТФОМС")
 
 
 def services_sync(**kwargs: Any) -> None:
@@ -19,8 +41,12 @@ def services_sync(**kwargs: Any) -> None:
     an administrator may have changed them)."""
     from .models import Service
 
-    for code, name, manual_start, carries_packages in SERVICES:
+    for spec in _services.values():
         Service.objects.get_or_create(
-            code=code,
-            defaults={"name": name, "manual_start": manual_start, "carries_packages": carries_packages},
+            code=spec.code,
+            defaults={
+                "name": spec.name,
+                "manual_start": spec.manual_start,
+                "carries_packages": spec.carries_packages,
+            },
         )

@@ -12,8 +12,8 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 
+from registry.access import get_scoped_or_404, parse_id, scope
 from registry.models import Mo, Role, Workplace
-from tfoms_portal.access import get_scoped_or_404, parse_id, scope
 
 from .models import ERROR_STATUSES, AuditEvent, LogEntry, Package, PackageStatus, Service, ServiceRun
 

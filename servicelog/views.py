@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from registry.access import WorkplaceRequest, parse_id, workplace_required
 from registry.models import Role
-from tfoms_portal.access import WorkplaceRequest, parse_id, workplace_required
 
 from .audit import audit_record
 from .export import csv_response, xlsx_response

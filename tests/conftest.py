@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
+from registry.access import SESSION_MO, SESSION_WORKPLACE
 from registry.models import Role, UserProfile, Workplace
-from tfoms_portal.access import SESSION_MO, SESSION_WORKPLACE
 
 from .factories import MoFactory, WorkplaceFactory
 

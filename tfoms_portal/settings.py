@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "tfoms_portal",
+    "audit",
     "servicelog",
     "registry",
     "identification",
@@ -56,7 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "tfoms_portal.access.WorkplaceMiddleware",
+    "registry.access.WorkplaceMiddleware",
 ]
 
 ROOT_URLCONF = "tfoms_portal.urls"
@@ -72,7 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "tfoms_portal.access.workplace_context",
+                "registry.access.workplace_context",
             ],
         },
     },
@@ -236,7 +237,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["tfoms_portal.access.HasWorkplace"],
+    "DEFAULT_PERMISSION_CLASSES": ["registry.access.HasWorkplace"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,

@@ -187,9 +187,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
+    from registry.access import SESSION_MO, SESSION_WORKPLACE
     from registry.models import UserProfile, Workplace
     from servicelog.models import Package
-    from tfoms_portal.access import SESSION_MO, SESSION_WORKPLACE
 
     call_command("migrate", verbosity=0)
     copied = load_dataset()

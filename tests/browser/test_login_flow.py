@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from registry.access import scope
 from registry.models import Person, UserProfile
-from tfoms_portal.access import scope
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

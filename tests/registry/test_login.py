@@ -188,8 +188,8 @@ def test_admin_is_for_the_dc_admin_workplace_only(enter, dc_admin, mo_admin_a):
 def test_audit_rows_cannot_be_changed_in_the_admin(enter, dc_admin):
     client = enter(dc_admin)
     event = AuditEvent.objects.create(username="x", action=AuditAction.LOGIN)
-    assert client.get(f"/admin/servicelog/auditevent/{event.pk}/delete/").status_code == 403
-    assert client.get("/admin/servicelog/auditevent/add/").status_code == 403
+    assert client.get(f"/admin/audit/auditevent/{event.pk}/delete/").status_code == 403
+    assert client.get("/admin/audit/auditevent/add/").status_code == 403
 
 
 def test_admin_refuses_wrong_check_digits_from_our_users(enter, dc_admin):

@@ -18,7 +18,7 @@ from django.urls import reverse
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from registry.models import Role, UserProfile, Workplace
+from .models import Role, UserProfile, Workplace
 
 SESSION_WORKPLACE = "workplace_id"
 SESSION_MO = "chosen_mo_id"
