@@ -110,8 +110,9 @@ def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
             for site in (attachment.site, attachment.fap_site)
             if site is not None
         )
+        policy = person.policy_on(ctx.today)
         keys = PersonKeys(
-            enp=(person.policy_on(ctx.today) or Policy()).enp or "",
+            enp=(policy or Policy()).enp or "",
             snils=person.snils,
             fio=person.full_name.upper(),
         )
@@ -133,7 +134,7 @@ def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
         )
         payload = person_attach_district_payload(
             attachment,
-            policy=person.policy_on(ctx.today),
+            policy=policy,
             document=person.latest_document(),
             later=later,
             today=ctx.today,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from lxml import etree
 
 from registry.models import Mo
-from tfoms_portal.formats.xml import load_schema, validate
+from tfoms_portal.formats.xml import Schema, load_schema, validate
 
 from .envelope import envelope_build
 from .models import LogEntry, Package, PackageSequence, PackageStatus, Service, ServiceRun
@@ -83,7 +83,7 @@ def _sequence_block(ordering_key: str, count: int) -> int:
     return first
 
 
-def _render(kind: PackageType, draft: Draft, message_id: str) -> tuple[str, list[str]]:
+def _render(kind: PackageType, draft: Draft, message_id: str, schema: Schema | None) -> tuple[str, list[str]]:
     """(XML body, errors): the type's readable checks first, then its XSD."""
     try:
         errors = kind.check(draft.payload) if kind.check is not None else []
@@ -97,7 +97,7 @@ def _render(kind: PackageType, draft: Draft, message_id: str) -> tuple[str, list
             assert kind.builder is not None
             root = kind.builder(draft.payload, draft.operation, message_id)
         body = etree.tostring(root, encoding="utf-8", xml_declaration=True).decode("utf-8")
-        return body, validate(root, load_schema(kind.xsd)) if kind.xsd is not None else []
+        return body, validate(root, schema) if schema is not None else []
     except Exception as exc:  # a layout that cannot be built is a form error of this package, not of the run
         return "", [f"{type(exc).__name__}: {exc}"]
 
@@ -123,6 +123,7 @@ def packages_form(
     skipped: list[LogEntry] = []
     first = _sequence_block(key, len(drafts))
     now = timezone.now()
+    schema = load_schema(kind.xsd) if kind.xsd is not None else None  # once per batch: checking its files costs
     for draft in drafts:
         digest = content_hash(package_type, draft.object_id, draft.payload)
         last = latest.get(draft.object_id)
@@ -138,7 +139,7 @@ def packages_form(
             )
             continue
         package_uuid = uuid.uuid4()
-        body, errors = _render(kind, draft, str(package_uuid).upper())
+        body, errors = _render(kind, draft, str(package_uuid).upper(), schema)
         status = S.FORM_ERROR if errors else S.FORMED
         person = draft.person or PersonKeys()
         packages.append(

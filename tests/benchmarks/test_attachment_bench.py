@@ -50,8 +50,8 @@ def _reset_peak_rss() -> None:
         handle.write("5")
 
 
-def _fill(mo_id: int, other_mo_id: int) -> None:
-    """ATTACHED persons with a policy and a document each, attached to МО A over SITES districts; every
+def _fill(mo_id: int, other_mo_id: int, count: int = ATTACHED) -> None:
+    """`count` (ATTACHED) persons with a policy and a document each, attached to МО A over SITES districts; every
     20th detached in the period, every 50th came from МО B in the period (Р), every 100th is new (Р),
     every 10th has an old-style policy. INSERT … SELECT generate_series: the data never passes Python
     (integers only are put into the statements, which therefore take no parameters)."""
@@ -68,7 +68,7 @@ def _fill(mo_id: int, other_mo_id: int) -> None:
                 CASE WHEN i % 100 = 0 THEN TIMESTAMPTZ '2026-09-28 10:00+05'
                      ELSE TIMESTAMPTZ '2019-01-01 10:00+05' END,
                 now()
-            FROM generate_series(1, {ATTACHED}) AS i
+            FROM generate_series(1, {count}) AS i
             """
         )
         cursor.execute(
@@ -171,11 +171,8 @@ def _psql_copy(query: str) -> float:
     return time.perf_counter() - started
 
 
-@pytest.mark.django_db(transaction=True)
-def test_attachment_file_against_psql_copy():
-    mo = MoFactory(code="590001", oid="1.2.643.5.1.13.13.12.2.59.9001")
-    other = MoFactory(code="590002")
-    workplace = WorkplaceFactory(user=UserFactory(username="bench_admin"), mo=mo, role=Role.MO_ADMIN)
+def _sites(mo) -> None:
+    """SITES districts of one building and department, each with its doctor."""
     subdivision = Subdivision.objects.create(mo=mo, code="001", name="Поликлиника", kind="polyclinic")
     department = Department.objects.create(
         subdivision=subdivision, code="001", name="Терапевтическое", group_type="polyclinic"
@@ -196,6 +193,14 @@ def test_attachment_file_against_psql_copy():
             doctor=doctor,
             date_begin=dt.date(2015, 1, 1),
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attachment_file_against_psql_copy():
+    mo = MoFactory(code="590001", oid="1.2.643.5.1.13.13.12.2.59.9001")
+    other = MoFactory(code="590002")
+    workplace = WorkplaceFactory(user=UserFactory(username="bench_admin"), mo=mo, role=Role.MO_ADMIN)
+    _sites(mo)
     started = time.perf_counter()
     _fill(mo.pk, other.pk)
     filled = time.perf_counter() - started
