@@ -11,8 +11,8 @@ import time
 
 import pytest
 from django.db import connection, transaction
-from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from lxml import etree
 
 from attachment.formats.person_attach import PAD_BODY, PAD_HEADER, PERSONATTACHDISTRICT_XSD
