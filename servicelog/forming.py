@@ -123,7 +123,9 @@ def packages_form(
     skipped: list[LogEntry] = []
     first = _sequence_block(key, len(drafts))
     now = timezone.now()
-    schema = load_schema(kind.xsd) if kind.xsd is not None else None  # once per batch: checking its files costs
+    schema = (
+        load_schema(kind.xsd) if kind.xsd is not None else None
+    )  # once per batch: checking its files costs
     for draft in drafts:
         digest = content_hash(package_type, draft.object_id, draft.payload)
         last = latest.get(draft.object_id)

@@ -95,7 +95,8 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
     pending = list(
         Package.objects.filter(ordering_key=ordering_key, direction=Direction.OUT, do_not_send=False)
         .filter(status__in=PENDING)
-        .select_for_update(skip_locked=True)
+        .defer("payload", "reply")  # the relay sends the body; decoding the JSON would only cost
+        .select_for_update(skip_locked=True, of=("self",))
         .order_by("sequence")[: settings.TFOMS_RELAY_BATCH]
     )
     if not pending:

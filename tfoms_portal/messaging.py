@@ -248,7 +248,7 @@ class AmqpBackend:
                 f"брокер не подтвердил приём за {settings.TFOMS_CONFIRM_TIMEOUT_SECONDS} с "
                 f"(возможно, сработало ограничение ресурсов брокера)"
             )
-        connection.process_data_events(time_limit=0.05)
+        connection.process_data_events(time_limit=0.001)
 
     # consuming -----------------------------------------------------------------------------
 
