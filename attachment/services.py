@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q
 from django.db.models.functions import Cast
 
@@ -21,7 +20,7 @@ from registry.models import Attachment, Mo, Person, Policy, Site
 from servicelog.forming import PersonKeys
 from servicelog.models import LogEntry, SentObject, ServiceRun
 from servicelog.statuses import log_write
-from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, family_sync
+from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, family_sync_person
 
 from .formats import district_delete_payload, district_payload
 from .formats.person_attach import delete_payload, person_attach_district_payload, person_attach_payload
@@ -176,14 +175,4 @@ ATTACH = Family(
 
 def person_attachment_send(*, person: Person, mo: Mo, user: Any) -> ServiceRun:
     """ "Отправить прикрепление в ТФОМС" on a person's card: one patient, at once (C4)."""
-    import servicelog
-    from servicelog.models import RunTrigger
-
-    with (
-        servicelog.run(
-            "tfoms_auto", mo=mo, trigger=RunTrigger.MANUAL, user=user, scope=f"p{person.pk}"
-        ) as run,
-        transaction.atomic(),
-    ):
-        family_sync(run=run, mo=mo, family=ATTACH, person_id=person.pk)
-    return run
+    return family_sync_person(family=ATTACH, person_id=person.pk, mo=mo, user=user, scope=f"p{person.pk}")

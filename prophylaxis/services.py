@@ -8,17 +8,15 @@ neoplasm (C00–C97, D00–D09). All under "Сервис автоматизир�
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet
 from django.db.models.functions import Cast
 
-from registry.models import Mo, Person
+from registry.models import Person
 from servicelog.forming import PersonKeys
-from servicelog.models import LogEntry, RunTrigger, SentObject, ServiceRun
+from servicelog.models import LogEntry, SentObject
 from servicelog.statuses import log_write
-from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, family_sync
+from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject
 
 from .formats import (
     disp_delete_payload,
@@ -119,17 +117,3 @@ DISPENSARY = Family(
         FamilyType(PERSCANCER, _perscancer, _cancer_ids, lambda ctx, oid: perscancer_delete_payload(oid)),
     ),
 )
-
-
-def person_dispensary_send(*, person: Person, mo: Mo, user: Any) -> ServiceRun:
-    """ "Отправить ДН в ТФОМС" on a person's card: this patient's observation packages at once."""
-    import servicelog
-
-    with (
-        servicelog.run(
-            "tfoms_auto", mo=mo, trigger=RunTrigger.MANUAL, user=user, scope=f"d{person.pk}"
-        ) as run,
-        transaction.atomic(),
-    ):
-        family_sync(run=run, mo=mo, family=DISPENSARY, person_id=person.pk)
-    return run

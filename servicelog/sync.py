@@ -258,6 +258,20 @@ def family_sync(*, run: ServiceRun, mo: Mo, family: Family, person_id: int | Non
     return result
 
 
+def family_sync_person(*, family: Family, person_id: int, mo: Mo, user: Any, scope: str) -> ServiceRun:
+    """One patient's packages of a family at once (a button on the person's card), in a manual run of
+    its own: its timeout and single flight are per patient (`scope`), its deletes left to the МО's runs."""
+    from .models import RunTrigger
+    from .runs import run
+
+    with (
+        run(family.service, mo=mo, trigger=RunTrigger.MANUAL, user=user, scope=scope) as opened,
+        transaction.atomic(),
+    ):
+        family_sync(run=opened, mo=mo, family=family, person_id=person_id)
+    return opened
+
+
 # --- families by service, and the one per-МО job helper ---------------------------------------
 
 _families: dict[str, Family] = {}

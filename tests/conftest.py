@@ -95,3 +95,18 @@ def dc_admin(mo_a) -> Workplace:
 @pytest.fixture
 def statistician_a(mo_a) -> Workplace:
     return WorkplaceFactory(user__username="stat_a", mo=mo_a, role=Role.STATISTICIAN)
+
+
+@pytest.fixture
+def locmem(settings):
+    """The in-process broker and fund (locmem backend + emulator), fresh for each test that asks."""
+    import tfoms_emulator
+    from tfoms_portal import messaging
+
+    settings.TFOMS_AMQP_URL = ""
+    settings.TFOMS_QUEUE_PREFIX = ""
+    messaging.reset_backend()
+    tfoms_emulator.reset()
+    yield messaging.get_backend()
+    messaging.reset_backend()
+    tfoms_emulator.reset()

@@ -23,17 +23,6 @@ S = PackageStatus
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem")]
 
 
-@pytest.fixture
-def locmem(settings):
-    settings.TFOMS_AMQP_URL = ""
-    settings.TFOMS_QUEUE_PREFIX = ""
-    messaging.reset_backend()
-    tfoms_emulator.reset()
-    yield messaging.get_backend()
-    messaging.reset_backend()
-    tfoms_emulator.reset()
-
-
 def exchange(mo=None):
     run = service_execute("tfoms_auto", mo=mo)
     relay_run()
