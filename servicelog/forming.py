@@ -48,6 +48,7 @@ class Draft:
     payload: dict[str, Any]
     person: PersonKeys | None = None
     external_id: str = ""
+    digest: str = ""  # content_hash of the payload, when the caller computed it already
 
 
 def content_hash(package_type: str, object_id: str, payload: dict[str, Any]) -> str:
@@ -127,7 +128,7 @@ def packages_form(
         load_schema(kind.xsd) if kind.xsd is not None else None
     )  # once per batch: checking its files costs
     for draft in drafts:
-        digest = content_hash(package_type, draft.object_id, draft.payload)
+        digest = draft.digest or content_hash(package_type, draft.object_id, draft.payload)
         last = latest.get(draft.object_id)
         if last is not None and last.status == S.FORM_ERROR and last.content_hash == digest:
             skipped.append(

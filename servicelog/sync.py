@@ -197,6 +197,7 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, known: dict[str, SentObject], 
                 obj.payload,
                 obj.person,
                 _guid(sent, last),
+                digest,
             )
         )
     result.formed += len(

@@ -115,7 +115,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic too (the demo)
 # …so a missing STATIC_ROOT (the demo never runs collectstatic) is not worth a warning at each start.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at")
 # gunicorn serves static files itself (WhiteNoise): one image, no extra web server needed.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
