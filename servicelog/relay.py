@@ -15,7 +15,7 @@ from tfoms_portal import messaging
 
 from .models import Attempt, Direction, LogEntry, Package, PackageStatus
 from .registry import get_package_type
-from .statuses import log_write, package_set_status, packages_set_status
+from .statuses import STATUS_MESSAGES, log_write, package_set_status, packages_set_status
 
 S = PackageStatus
 PENDING = (S.FORMED, S.SEND_ERROR)
@@ -82,6 +82,45 @@ def _waiting_note(package: Package, blocker: Package) -> None:
         log_write(package=package, run=package.run, level=LogEntry.Level.WARNING, message=message)
 
 
+def _mark_sent(packages: list[Package]) -> None:
+    """Отправлен, its publish attempt and its log line for a confirmed batch. On PostgreSQL one
+    statement (the relay's hot path: three ORM writes per package cost more than the publish)."""
+    if connection.vendor != "postgresql":
+        Attempt.objects.bulk_create(Attempt(package=p, kind=Attempt.Kind.PUBLISH, ok=True) for p in packages)
+        packages_set_status(packages, S.SENT)
+        Package.objects.filter(pk__in=[p.pk for p in packages], next_attempt_at__isnull=False).update(
+            next_attempt_at=None
+        )
+        return
+    message = STATUS_MESSAGES[S.SENT]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH sent AS (
+                UPDATE {Package._meta.db_table}
+                SET status = %(status)s, result = %(message)s, status_changed_at = %(now)s,
+                    next_attempt_at = NULL
+                WHERE id = ANY(%(ids)s) RETURNING id, run_id, mo_id
+            ), attempts AS (
+                INSERT INTO {Attempt._meta.db_table} (package_id, kind, at, ok, detail)
+                SELECT id, %(kind)s, %(now)s, true, '' FROM sent
+            )
+            INSERT INTO {LogEntry._meta.db_table} (at, run_id, package_id, mo_id, level, message)
+            SELECT %(now)s, run_id, id, mo_id, %(level)s, %(message)s FROM sent ORDER BY id
+            """,
+            {
+                "status": S.SENT,
+                "message": message,
+                "ids": [p.pk for p in packages],
+                "kind": Attempt.Kind.PUBLISH,
+                "level": LogEntry.Level.INFO,
+                "now": timezone.now(),  # the application's clock, as every other log line
+            },
+        )
+    for package in packages:
+        package.status, package.result = S.SENT, message
+
+
 @transaction.atomic
 def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
     """Publish the due packages of one key in sequence order, stopping at the first that is not due.
@@ -133,23 +172,16 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
         for p in batch
     ]
     outcomes = {o.message_id: o for o in backend.publish(messages)}
-    Attempt.objects.bulk_create(
-        Attempt(
-            package=p,
-            kind=Attempt.Kind.PUBLISH,
-            ok=outcomes[p.message_id].ok,
-            detail=outcomes[p.message_id].error,
-        )
-        for p in batch
-    )
     sent = [p for p in batch if outcomes[p.message_id].ok]
+    failed = [p for p in batch if not outcomes[p.message_id].ok]
+    Attempt.objects.bulk_create(
+        Attempt(package=p, kind=Attempt.Kind.PUBLISH, ok=False, detail=outcomes[p.message_id].error)
+        for p in failed
+    )
     if sent:
-        packages_set_status(sent, S.SENT)
-        Package.objects.filter(pk__in=[p.pk for p in sent], next_attempt_at__isnull=False).update(
-            next_attempt_at=None
-        )
+        _mark_sent(sent)
         stats.sent += len(sent)
-    for package in (p for p in batch if not outcomes[p.message_id].ok):
+    for package in failed:
         stats.failed += 1
         package.send_attempts += 1
         if package.send_attempts < settings.TFOMS_SEND_MAX_ATTEMPTS:
