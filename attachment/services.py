@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db.models import CharField, Exists, OuterRef, Q
-from django.db.models.functions import Cast
+from django.db.models import Q
 
 from registry.models import Attachment, Mo, Person, Policy, Site
 from servicelog.forming import PersonKeys
-from servicelog.models import LogEntry, SentObject, ServiceRun
+from servicelog.models import LogEntry, ServiceRun
 from servicelog.statuses import log_write
-from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, family_sync_person
+from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, family_sync_person, told
 
 from .formats import district_delete_payload, district_payload
 from .formats.person_attach import delete_payload, person_attach_district_payload, person_attach_payload
@@ -66,14 +65,11 @@ def _changed_attachments(mo: Mo, since: dt.date, person_id: int | None) -> list[
     if person_id is not None:
         attachments = attachments.filter(person_id=person_id)
     else:
-        told = SentObject.objects.filter(
-            package_type=attachment_package_type(), object_id=Cast(OuterRef("pk"), CharField())
-        )
         attachments = attachments.filter(
             Q(date_from__gte=since)
             | Q(date_to__gte=since)
             | Q(person__updated_at__date__gte=since)
-            | ~Exists(told)
+            | ~told(attachment_package_type())
         )
     return list(
         attachments.select_related(

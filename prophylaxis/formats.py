@@ -167,6 +167,8 @@ def disp_check(payload: dict[str, Any]) -> list[str]:
 
 
 def dispout_check(payload: dict[str, Any]) -> list[str]:
+    if _is_delete(payload):
+        return []
     errors = disp_check({**payload, "DATE_IN": "-"})
     if "RESULT_OUT" not in payload:
         errors.append("не указана причина снятия с наблюдения")

@@ -17,7 +17,8 @@ OPEN, ENDED = "open", "ended"
 @dataclass(frozen=True)
 class CardState:
     card: DispensaryCard
-    last_package: Package | None  # the newest DISP / DISPOUT / PERSCANCER of the card
+    last_package: Package | None  # the card's newest DISP or DISPOUT: the state of the observation
+    cancer_package: Package | None = None  # its newest PERSCANCER, for a malignant neoplasm
 
     @property
     def status(self) -> str:
@@ -38,12 +39,15 @@ def dispensary_cards(
         cards = cards.filter(date_out__isnull=False)
     loaded = list(cards.select_related("mo", "person", "doctor").prefetch_related("visits").order_by("pk"))
     ids = [str(card.pk) for card in loaded]
-    latest: dict[str, Package] = {}
+    latest: dict[tuple[str, bool], Package] = {}  # (card, is PERSCANCER) → newest package
     for start in range(0, len(ids), 1000):
         packages = scope(
             Package.objects.filter(package_type__in=PACKAGE_TYPES, object_id__in=ids[start : start + 1000]),
             workplace,
         ).order_by("-id")
         for package in packages:
-            latest.setdefault(package.object_id, package)
-    return [CardState(card, latest.get(str(card.pk))) for card in loaded]
+            latest.setdefault((package.object_id, package.package_type == "PERSCANCER"), package)
+    return [
+        CardState(card, latest.get((str(card.pk), False)), latest.get((str(card.pk), True)))
+        for card in loaded
+    ]

@@ -33,7 +33,8 @@ class DispensaryCardSerializer(serializers.Serializer):
     date_out = serializers.DateField(source="card.date_out", allow_null=True)
     result_out = serializers.IntegerField(source="card.result_out", allow_null=True)
     status = serializers.CharField()
-    last_package = LastPackageSerializer(allow_null=True)
+    last_package = LastPackageSerializer(allow_null=True, help_text="последний DISP или DISPOUT карты")
+    cancer_package = LastPackageSerializer(allow_null=True, help_text="последний PERSCANCER (ЗНО)")
 
     def get_doctor_snils(self, state: CardState) -> str:
         doctor = state.card.doctor

@@ -7,16 +7,15 @@ neoplasm (C00–C97, D00–D09). All under "Сервис автоматизир�
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from django.db.models import CharField, Exists, OuterRef, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import QuerySet
 
 from registry.models import Person
 from servicelog.forming import PersonKeys
-from servicelog.models import LogEntry, SentObject
+from servicelog.models import LogEntry
 from servicelog.statuses import log_write
-from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject
+from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, told
 
 from .formats import (
     disp_delete_payload,
@@ -51,30 +50,31 @@ def _keys(person: Person, ctx: SyncContext) -> PersonKeys:
 
 
 def _with_fund_id(
-    cards: QuerySet[DispensaryCard], ctx: SyncContext, package_type: str
+    cards: Iterable[DispensaryCard], ctx: SyncContext, report: bool
 ) -> Iterator[DispensaryCard]:
-    """The cards whose person the fund can be told about; the rest are named on the run (BDZ_ID is
-    required by the layout: the person must be identified in the fund first)."""
+    """The cards whose person the fund can be told about (BDZ_ID is required by the layout). With
+    `report`, the others are named on the run in one line: they wait for the identification."""
+    missing = []
     for card in cards:
         if card.person.fund_person_id:
             yield card
-            continue
+        else:
+            missing.append(card.pk)
+    if report and missing:
+        shown = ", ".join(f"№ {pk}" for pk in missing[:20]) + (" …" if len(missing) > 20 else "")
         log_write(
             run=ctx.run,
             mo=ctx.mo,
             level=LogEntry.Level.WARNING,
-            message=f"{card.person.full_name}: нет идентификатора в РС ЕРЗ (BDZ_ID), пакет {package_type} "
-            f"по карте диспансерного наблюдения № {card.pk} не формируется; нужна идентификация в ТФОМС.",
+            message=f"Карт диспансерного наблюдения пациентов без идентификатора в РС ЕРЗ (BDZ_ID): "
+            f"{len(missing)} ({shown}); их пакеты не формируются до идентификации в ТФОМС.",
         )
 
 
 def _disp(ctx: SyncContext) -> Iterator[SyncObject]:
     """Open cards, and ended ones whose taking the fund was never told (their DISPOUT waits for it)."""
-    told = SentObject.objects.filter(
-        package_type=DISP, object_id=Cast(OuterRef("pk"), CharField()), deleted=False
-    )
-    cards = _loaded(_cards(ctx).annotate(told=Exists(told)))
-    for card in _with_fund_id(cards, ctx, DISP):
+    cards = _loaded(_cards(ctx).annotate(told=told(DISP)))
+    for card in _with_fund_id(cards, ctx, report=True):
         if card.date_out is not None and card.told:  # type: ignore[attr-defined]
             continue
         yield SyncObject(str(card.pk), disp_payload(card, ctx.today), _keys(card.person, ctx))
@@ -82,20 +82,25 @@ def _disp(ctx: SyncContext) -> Iterator[SyncObject]:
 
 def _dispout(ctx: SyncContext) -> Iterator[SyncObject]:
     cards = _loaded(_cards(ctx).filter(date_out__isnull=False))
-    for card in _with_fund_id(cards, ctx, DISPOUT):
-        parent = Parent(DISP, str(card.pk), label=f"№ {card.pk}", accepted_only=True)
+    for card in _with_fund_id(cards, ctx, report=False):  # the DISP lister has named the others
+        parent = Parent(DISP, str(card.pk), accepted_only=True)
         yield SyncObject(str(card.pk), dispout_payload(card, ctx.today), _keys(card.person, ctx), (parent,))
 
 
 def _perscancer(ctx: SyncContext) -> Iterator[SyncObject]:
     cards = [card for card in _loaded(_cards(ctx)) if card.is_cancer]
-    for card in cards:
-        if card.person.fund_person_id:  # the DISP lister has named the others on the run already
-            yield SyncObject(str(card.pk), perscancer_payload(card), _keys(card.person, ctx))
+    for card in _with_fund_id(cards, ctx, report=False):
+        yield SyncObject(str(card.pk), perscancer_payload(card), _keys(card.person, ctx))
 
 
 def _card_ids(ctx: SyncContext) -> Iterator[str]:
     return (str(pk) for pk in DispensaryCard.objects.filter(mo=ctx.mo).values_list("pk", flat=True))
+
+
+def _ended_ids(ctx: SyncContext) -> Iterator[str]:
+    """A reopened or deleted card is no longer removed: its DISPOUT is withdrawn (Delete)."""
+    cards = DispensaryCard.objects.filter(mo=ctx.mo, date_out__isnull=False)
+    return (str(pk) for pk in cards.values_list("pk", flat=True))
 
 
 def _cancer_ids(ctx: SyncContext) -> Iterator[str]:
@@ -111,8 +116,10 @@ DISPENSARY = Family(
         FamilyType(
             DISPOUT,
             _dispout,
-            held="Снятий с диспансерного наблюдения, ожидающих приёма ТФОМС карты {parent}: {count} "
-            "(снятие уходит только после того, как ТФОМС принял взятие под наблюдение).",
+            _ended_ids,
+            lambda ctx, oid: disp_delete_payload(ctx.mo.code, oid),
+            held="Снятий с диспансерного наблюдения, ожидающих, пока ТФОМС примет взятие под наблюдение: "
+            "{count} (снятие уходит только после этого).",
         ),
         FamilyType(PERSCANCER, _perscancer, _cancer_ids, lambda ctx, oid: perscancer_delete_payload(oid)),
     ),

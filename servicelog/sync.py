@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from registry.models import Mo
@@ -90,7 +92,8 @@ class FamilyType:
     `objects` lists what should be at the fund now (it may leave out objects known unchanged, e.g.
     outside a period of changes); `present` gives every id that still exists, so the rest of what the
     fund knows is deleted (None: this type never deletes); `delete_payload` is what a Delete says.
-    `held` is the log line for children waiting for a parent ({parent}: its label, {count})."""
+    `held` is the log line for children waiting for a parent: one per parent when it names {parent}
+    (its label), else one for the type ({count}: how many wait)."""
 
     code: str
     objects: Lister
@@ -117,6 +120,15 @@ class Family:
 class SyncResult:
     formed: int = 0
     held: dict[str, int] = field(default_factory=dict)  # package type → children held for a parent
+
+
+def told(package_type: str) -> Exists:
+    """A queryset annotation: the fund has accepted this row (by its pk) as an object of the type."""
+    return Exists(
+        SentObject.objects.filter(
+            package_type=package_type, object_id=Cast(OuterRef("pk"), CharField()), deleted=False
+        )
+    )
 
 
 def _known(package_type: str, mo: Mo) -> dict[str, SentObject]:
@@ -170,9 +182,21 @@ def _parents(parents: Iterable[Parent]) -> _Parents:
     return state
 
 
-def _upserts(ctx: SyncContext, ftype: FamilyType, known: dict[str, SentObject], result: SyncResult) -> None:
+def _told(sent: SentObject | None, last: Package | None) -> bool:
+    """Whether the fund has (or is being given) the object: its newest package decides while that one
+    is on its way or accepted — an Insert in flight makes the next change an Update, a Delete in
+    flight makes a re-created object an Insert; otherwise what the fund accepted (SentObject)."""
+    if last is not None and last.status in (*GOING, S.ACCEPTED):
+        return last.operation != Operation.DELETE
+    return sent is not None and not sent.deleted
+
+
+def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
     objects = list(ftype.objects(ctx))
     parents = _parents(p for obj in objects for p in obj.parents)
+    # What the fund knows, read next to the newest packages: an answer accepted between the two reads
+    # shows in the latter (ACCEPTED), so it is never taken for "not told" (no second Insert).
+    known = _known(ftype.code, ctx.mo)
     latest = latest_packages(ftype.code, [obj.object_id for obj in objects])
     held: dict[tuple[str, str], int] = defaultdict(int)
     drafts: list[Draft] = []
@@ -184,11 +208,13 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, known: dict[str, SentObject], 
             continue
         digest = content_hash(ftype.code, obj.object_id, obj.payload)
         last = latest.get(obj.object_id)
-        if last is not None and last.status in IN_FLIGHT and last.content_hash == digest:
-            continue
+        if last is not None and last.status in (*IN_FLIGHT, S.ACCEPTED) and last.content_hash == digest:
+            continue  # the same content on its way, refused for it, or just accepted
         sent = known.get(obj.object_id)
-        told = sent is not None and not sent.deleted
-        if told and (sent.accepted_hash == digest or ftype.insert_only):  # type: ignore[union-attr]
+        told = _told(sent, last)
+        if told and (
+            ftype.insert_only or (sent is not None and not sent.deleted and sent.accepted_hash == digest)
+        ):
             continue
         drafts.append(
             Draft(
@@ -204,7 +230,14 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, known: dict[str, SentObject], 
         packages_form(run=ctx.run, mo=ctx.mo, package_type=ftype.code, drafts=drafts, latest=latest)
     )
     title = package_type_title(ftype.code)
-    for (_, label), count in sorted(held.items()):
+    lines = (
+        [(label, count) for (_, label), count in sorted(held.items())]
+        if "{parent}" in ftype.held
+        else [("", sum(held.values()))]
+        if held
+        else []  # one line for the type: its parents are its own objects
+    )
+    for label, count in lines:
         log_write(
             run=ctx.run,
             mo=ctx.mo,
@@ -215,10 +248,11 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, known: dict[str, SentObject], 
         result.held[ftype.code] = sum(held.values())
 
 
-def _deletes(ctx: SyncContext, ftype: FamilyType, known: dict[str, SentObject], result: SyncResult) -> None:
+def _deletes(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
     if ftype.present is None or ftype.delete_payload is None:
         return
     present = set(ftype.present(ctx))
+    known = _known(ftype.code, ctx.mo)
     gone = sorted(oid for oid, so in known.items() if not so.deleted and oid not in present)
     if not gone:
         return
@@ -226,8 +260,12 @@ def _deletes(ctx: SyncContext, ftype: FamilyType, known: dict[str, SentObject], 
     drafts = []
     for object_id in gone:
         last = latest.get(object_id)
-        if last is not None and last.operation == Operation.DELETE and last.status in IN_FLIGHT:
-            continue
+        if (
+            last is not None
+            and last.operation == Operation.DELETE
+            and last.status in (*IN_FLIGHT, S.ACCEPTED)
+        ):
+            continue  # its Delete is on its way, refused, or accepted since `known` was read
         drafts.append(
             Draft(
                 Operation.DELETE,
@@ -250,12 +288,11 @@ def family_sync(*, run: ServiceRun, mo: Mo, family: Family, person_id: int | Non
     ctx = SyncContext(run=run, mo=mo, today=timezone.localdate(), person_id=person_id)
     result = SyncResult()
     types = family.ordered()
-    known = {ftype.code: _known(ftype.code, mo) for ftype in types}
     for ftype in types:
-        _upserts(ctx, ftype, known[ftype.code], result)
+        _upserts(ctx, ftype, result)
     if not ctx.partial:
         for ftype in reversed(types):
-            _deletes(ctx, ftype, known[ftype.code], result)
+            _deletes(ctx, ftype, result)
     return result
 
 
@@ -279,7 +316,12 @@ _families: dict[str, Family] = {}
 
 
 def register_family(family: Family) -> Family:
-    """From a domain app's AppConfig.ready(): the family and a job of its service that syncs it."""
+    """From a domain app's AppConfig.ready(): the family and a job of its service that syncs it.
+    Its package types must be registered first, under the family's code: the lock `family_sync`
+    takes and the ordering key the packages are numbered in are then one and the same."""
+    for ftype in family.types:
+        if get_package_type(ftype.code).family != family.code:
+            raise ValueError(f"package type {ftype.code} is not of family {family.code}")
     _families[family.code] = family
     register_service_job(family.service)(FamiliesJob(family.service))
     return family

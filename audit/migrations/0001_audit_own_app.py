@@ -5,6 +5,16 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def move_content_type(apps, schema_editor):
+    """On a database of before the move: the model's content type (and so its permissions) now
+    belongs to the audit app, instead of a stale servicelog row beside a new one."""
+    ContentType = apps.get_model('contenttypes', 'ContentType')
+    old = ContentType.objects.filter(app_label='servicelog', model='auditevent').first()
+    if old is not None and not ContentType.objects.filter(app_label='audit', model='auditevent').exists():
+        old.app_label = 'audit'
+        old.save(update_fields=['app_label'])
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -13,6 +23,7 @@ class Migration(migrations.Migration):
         ('registry', '0002_person_identification_request_mo'),
         # The table (and its append-only trigger) was made by servicelog; here only the state moves.
         ('servicelog', '0009_package_external_id'),
+        ('contenttypes', '0002_remove_content_type_name'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -46,4 +57,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
+        migrations.RunPython(move_content_type, migrations.RunPython.noop),
     ]

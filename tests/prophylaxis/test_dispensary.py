@@ -74,7 +74,9 @@ def test_removal_goes_only_after_the_disp_was_accepted(mo_a, card):
     card.save()
     run = exchange(mo_a)  # never told: the taking goes first, the removal waits for its acceptance
     assert packages("DISP")[0].status == S.ACCEPTED and not packages("DISPOUT")
-    assert run.log.filter(level="warning", message__contains=f"карты № {card.pk}").exists()
+    assert run.log.filter(
+        level="warning", message__startswith="Снятий с диспансерного наблюдения, ожидающих, пока ТФОМС примет"
+    ).exists()
     exchange(mo_a)
     (out,) = packages("DISPOUT")
     assert out.status == S.ACCEPTED
@@ -92,6 +94,41 @@ def test_ending_a_card_the_fund_knows_sends_dispout(mo_a, card):
     exchange(mo_a)
     assert [p.status for p in packages("DISPOUT")] == [S.ACCEPTED]
     assert len(packages("DISP")) == 1
+
+
+def test_a_reopened_card_withdraws_its_removal(mo_a, card):
+    exchange(mo_a)
+    DispensaryCard.objects.filter(pk=card.pk).update(date_out=dt.date(2026, 1, 10), result_out=1)
+    exchange(mo_a)
+    DispensaryCard.objects.filter(pk=card.pk).update(date_out=None, result_out=None)  # removed by mistake
+    exchange(mo_a)
+    assert [(p.operation, p.status) for p in packages("DISPOUT")] == [
+        ("Insert", S.ACCEPTED),
+        ("Delete", S.ACCEPTED),
+    ]
+    assert len(packages("DISP")) == 1  # the taking is what the fund has again
+
+
+def test_a_deleted_ended_card_withdraws_the_removal_before_the_taking(mo_a, card):
+    exchange(mo_a)
+    DispensaryCard.objects.filter(pk=card.pk).update(date_out=dt.date(2026, 1, 10), result_out=1)
+    exchange(mo_a)
+    card.visits.all().delete()
+    card.delete()
+    exchange(mo_a)
+    deletes = Package.objects.filter(operation="Delete").order_by("sequence")
+    assert [(p.package_type, p.status) for p in deletes] == [("DISPOUT", S.ACCEPTED), ("DISP", S.ACCEPTED)]
+
+
+def test_a_change_while_the_insert_is_on_its_way_is_an_update(mo_a, card):
+    service_execute("tfoms_auto", mo=mo_a)
+    relay_run()  # sent, the fund has not answered yet
+    DispensaryVisit.objects.create(card=card, planned_date=dt.date(2027, 11, 1))
+    exchange(mo_a)
+    assert [(p.operation, p.status) for p in packages("DISP")] == [
+        ("Insert", S.ACCEPTED),
+        ("Update", S.ACCEPTED),
+    ]
 
 
 def test_a_deleted_card_is_a_delete(mo_a, card):
@@ -153,7 +190,7 @@ def test_a_person_without_the_fund_id_is_named_on_the_run(mo_a, card):
     run = exchange(mo_a)
     assert not packages("DISP")
     line = run.log.get(level=LogEntry.Level.WARNING)
-    assert "нет идентификатора в РС ЕРЗ (BDZ_ID)" in line.message and f"№ {card.pk}" in line.message
+    assert "без идентификатора в РС ЕРЗ (BDZ_ID): 1" in line.message and f"(№ {card.pk})" in line.message
 
 
 def test_the_fund_refuses_an_unknown_person(mo_a, card):
@@ -213,6 +250,14 @@ def test_another_mo_sees_no_card_and_gets_404_for_the_person(enter, mo_admin_b, 
     assert client.get("/api/v1/dispensary/cards/").json() == []
     assert client.get("/api/v1/dispensary/cards/", {"person": card.person_id}).status_code == 404
     assert client.get(f"/persons/{card.person_id}/").status_code == 404
+
+
+def test_a_cancer_card_shows_both_states(enter, mo_admin_a, card):
+    DispensaryCard.objects.filter(pk=card.pk).update(diagnosis="C61")
+    exchange(card.mo)
+    (data,) = enter(mo_admin_a).get("/api/v1/dispensary/cards/").json()
+    assert data["last_package"]["package_type"] == "DISP"
+    assert data["cancer_package"]["package_type"] == "PERSCANCER"
 
 
 def test_the_dc_admin_sees_every_mo(enter, dc_admin, card, mo_b):

@@ -161,6 +161,39 @@ def test_guid_kept_when_a_rejected_insert_is_formed_again(mo_a):
     assert again.operation == "Insert" and again.external_id == first.external_id
 
 
+def test_a_change_while_the_insert_is_on_its_way_is_an_update(mo_a):
+    BRANCHES["1"] = "Корпус"
+    (insert,), _ = sync(mo_a)
+    Package.objects.filter(pk=insert.pk).update(status=S.SENT)
+    BRANCHES["1"] = "Корпус 2"
+    (update,), _ = sync(mo_a)
+    assert update.operation == "Update" and update.external_id == insert.external_id
+
+
+def test_an_answer_arriving_mid_run_is_not_taken_for_unknown(mo_a, monkeypatch):
+    """The fund accepts the Insert between the engine's read of SentObject and of the packages."""
+    from servicelog import sync as engine
+
+    BRANCHES["1"] = "Корпус"
+    (insert,), _ = sync(mo_a)
+    real = engine.latest_packages
+
+    def answered_meanwhile(package_type, ids):
+        if not SentObject.objects.exists():
+            answer(insert)
+        return real(package_type, ids)
+
+    monkeypatch.setattr(engine, "latest_packages", answered_meanwhile)
+    assert sync(mo_a)[0] == []  # not a second Insert
+
+
+def test_a_family_type_of_another_family_is_refused():
+    from servicelog.sync import register_family
+
+    with pytest.raises(ValueError):
+        register_family(Family("other", "tfoms_auto", (FamilyType("TOYBRANCH", _branches),)))
+
+
 def test_a_child_waits_for_its_parent_and_the_log_says_so(mo_a):
     WARDS.update({"10": ("Палата 10", "1"), "11": ("Палата 11", "1")})  # the branch is not there yet
     packages, run = sync(mo_a)
