@@ -15,7 +15,7 @@ from tfoms_portal import messaging
 
 from .models import Attempt, Direction, LogEntry, Package, PackageStatus
 from .registry import get_package_type
-from .statuses import STATUS_MESSAGES, log_write, package_set_status, packages_set_status
+from .statuses import STATUS_MESSAGES, InvalidTransition, log_write, package_set_status, packages_set_status
 
 S = PackageStatus
 PENDING = (S.FORMED, S.SEND_ERROR)
@@ -100,7 +100,7 @@ def _mark_sent(packages: list[Package]) -> None:
                 UPDATE {Package._meta.db_table}
                 SET status = %(status)s, result = %(message)s, status_changed_at = %(now)s,
                     next_attempt_at = NULL
-                WHERE id = ANY(%(ids)s) RETURNING id, run_id, mo_id
+                WHERE id = ANY(%(ids)s) AND status = ANY(%(from)s) RETURNING id, run_id, mo_id
             ), attempts AS (
                 INSERT INTO {Attempt._meta.db_table} (package_id, kind, at, ok, detail)
                 SELECT id, %(kind)s, %(now)s, true, '' FROM sent
@@ -110,6 +110,7 @@ def _mark_sent(packages: list[Package]) -> None:
             """,
             {
                 "status": S.SENT,
+                "from": [str(status) for status in PENDING],  # the life cycle's only ways into Отправлен
                 "message": message,
                 "ids": [p.pk for p in packages],
                 "kind": Attempt.Kind.PUBLISH,
@@ -117,6 +118,8 @@ def _mark_sent(packages: list[Package]) -> None:
                 "now": timezone.now(),  # the application's clock, as every other log line
             },
         )
+        if cursor.rowcount != len(packages):  # the claim holds the rows: anything else is a bug
+            raise InvalidTransition(f"{len(packages) - cursor.rowcount} пакетов не в статусе для отправки")
     for package in packages:
         package.status, package.result = S.SENT, message
 
