@@ -12,8 +12,8 @@ class DispensaryVisitInline(admin.TabularInline):
 
 @admin.register(DispensaryCard)
 class DispensaryCardAdmin(admin.ModelAdmin):
-    list_display = ["person", "mo", "diagnosis", "date_in", "doctor", "date_out", "result_out"]
+    list_display = ["id", "person", "mo", "diagnosis", "date_in", "doctor", "date_out", "result_out"]
     list_filter = ["mo", "result_out"]
-    search_fields = ["person__last_name", "person__snils", "diagnosis"]
+    search_fields = ["=id", "person__last_name", "person__snils", "diagnosis"]
     raw_id_fields = ["person", "doctor"]
     inlines = [DispensaryVisitInline]

@@ -28,7 +28,8 @@ from .serializers import DispensaryCardSerializer
 @api_view(["GET"])
 @permission_classes([HasWorkplace])
 def cards_view(request: Request) -> Response:
-    """Observation cards with the state of each card's last package; another МО's person is a 404."""
+    """Карты диспансерного наблюдения МО пользователя (ЦОД — всех МО) с состоянием последнего пакета
+    DISP/DISPOUT и пакета PERSCANCER; человек другой МО — ответ 404."""
     status = request.query_params.get("status", "")
     if status not in ("", OPEN, ENDED):
         raise ValidationError(

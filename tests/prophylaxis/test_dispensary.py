@@ -263,3 +263,10 @@ def test_a_cancer_card_shows_both_states(enter, mo_admin_a, card):
 def test_the_dc_admin_sees_every_mo(enter, dc_admin, card, mo_b):
     DispensaryCardFactory(mo=mo_b)
     assert len(enter(dc_admin).get("/api/v1/dispensary/cards/").json()) == 2
+
+
+def test_the_card_says_why_a_card_is_not_sent(enter, mo_admin_a, card):
+    type(card.person).objects.filter(pk=card.person_id).update(fund_person_id=None)
+    exchange(card.mo)
+    html = enter(mo_admin_a).get(f"/persons/{card.person_id}/").content.decode()
+    assert f"№ {card.pk}" in html and "нет идентификатора в РС ЕРЗ (BDZID), нужна идентификация" in html
