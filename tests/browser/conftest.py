@@ -55,3 +55,32 @@ def page(browser, request) -> Iterator[object]:
     page.shot = shot  # type: ignore[attr-defined]
     yield page
     context.close()
+
+
+@pytest.fixture
+def fund_in_process(settings) -> Iterator[None]:
+    """The demo's exchange: the in-process broker and fund, and the consumer taking the fund's answers
+    in a thread of its own, as `rundemo` runs it."""
+    import threading
+
+    import tfoms_emulator
+    from servicelog.inbox import consume_forever
+    from tfoms_portal import messaging
+
+    settings.TFOMS_AMQP_URL = ""
+    messaging.reset_backend()
+    tfoms_emulator.reset()
+    stop = threading.Event()
+    consumer = threading.Thread(target=consume_forever, kwargs={"should_stop": stop.is_set}, daemon=True)
+    consumer.start()
+    yield
+    stop.set()
+    consumer.join(timeout=10)
+    messaging.reset_backend()
+
+
+def log_in(page, live_server, username: str, password: str = "secret-pass-1") -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")

@@ -6,6 +6,7 @@ import pytest
 
 from registry.models import Role
 from servicelog.models import RunResult, ServiceRun
+from tests.browser.conftest import log_in
 from tests.factories import MoFactory, UserFactory, WorkplaceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,51 +39,31 @@ def test_mo_admin_starts_the_tfoms_service(page, live_server):
     assert "не чаще одного раза в 60 мин" in page.inner_text(".messages")
 
 
-def test_started_service_sends_districts_and_the_fund_accepts_them(page, live_server, settings):
+def test_started_service_sends_districts_and_the_fund_accepts_them(page, live_server, fund_in_process):
     """The demo's path: journal → Запуск → DISTRICT packages → the in-process fund → Принят ТФОМС (C4)."""
-    import threading
-
-    import tfoms_emulator
-    from servicelog.inbox import consume_forever
+    from servicelog.models import Package
     from tests.factories import SiteFactory
-    from tfoms_portal import messaging
 
-    settings.TFOMS_AMQP_URL = ""
-    messaging.reset_backend()
-    tfoms_emulator.reset()
     mo = MoFactory(code="590001", name_short="ГКБ № 1")
     for number in ("1", "2"):
         SiteFactory(mo=mo, number=number)
     WorkplaceFactory(user=UserFactory(username="admin2"), mo=mo, role=Role.MO_ADMIN)
-    stop = threading.Event()
-    consumer = threading.Thread(target=consume_forever, kwargs={"should_stop": stop.is_set}, daemon=True)
-    consumer.start()
-    try:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("input[name=username]", "admin2")
-        page.fill("input[name=password]", "secret-pass-1")
-        page.click("button[type=submit]")
-        page.goto(f"{live_server.url}/journal/?service=tfoms_auto")
-        page.click("[data-testid=start]")
-        page.wait_for_selector("[data-testid=run-result]")
-        assert page.inner_text("[data-testid=run-result]") == "Успешно"
-        for _ in range(50):  # the consumer takes the fund's answers in the background
-            page.click("[data-testid=refresh]")
-            if page.inner_text("[data-testid=log]").count("Принят ТФОМС") == 2:
-                break
-            page.wait_for_timeout(200)
-        page.shot("accepted")
-        log = page.inner_text("[data-testid=log]")
-        assert log.count("Пакет сформирован") == 2 and log.count("Принят ТФОМС") == 2
-        from servicelog.models import Package
-
-        assert set(Package.objects.filter(package_type="DISTRICT").values_list("status", flat=True)) == {
-            "accepted"
-        }
-    finally:
-        stop.set()
-        consumer.join(timeout=10)
-        messaging.reset_backend()
+    log_in(page, live_server, "admin2")
+    page.goto(f"{live_server.url}/journal/?service=tfoms_auto")
+    page.click("[data-testid=start]")
+    page.wait_for_selector("[data-testid=run-result]")
+    assert page.inner_text("[data-testid=run-result]") == "Успешно"
+    for _ in range(50):  # the consumer takes the fund's answers in the background
+        page.click("[data-testid=refresh]")
+        if page.inner_text("[data-testid=log]").count("Принят ТФОМС") == 2:
+            break
+        page.wait_for_timeout(200)
+    page.shot("accepted")
+    log = page.inner_text("[data-testid=log]")
+    assert log.count("Пакет сформирован") == 2 and log.count("Принят ТФОМС") == 2
+    assert set(Package.objects.filter(package_type="DISTRICT").values_list("status", flat=True)) == {
+        "accepted"
+    }
 
 
 def test_three_panes_status_filter_and_do_not_send_toggle(page, live_server):
