@@ -10,12 +10,23 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
 
-from registry.models import Attachment, Mo, Person, Policy, Site
+from registry.models import (
+    Attachment,
+    IdentityDocument,
+    Mo,
+    Person,
+    Policy,
+    Site,
+    Smo,
+    latest_document,
+    policy_on,
+)
 from servicelog.forming import PersonKeys
 from servicelog.models import LogEntry, ServiceRun
 from servicelog.statuses import log_write
@@ -27,6 +38,7 @@ from .formats.person_attach import delete_payload, person_attach_district_payloa
 DISTRICT = "DISTRICT"
 PERSONATTACHDISTRICT = "PERSONATTACHDISTRICT"
 PERSONATTACH = "PERSONATTACH"
+CHUNK = 5000  # persons per query of their policies, documents and attachments
 
 
 def attachment_package_type() -> str:
@@ -60,7 +72,9 @@ def _district_delete(ctx: SyncContext, object_id: str) -> dict[str, str]:
 
 def _changed_attachments(mo: Mo, since: dt.date, person_id: int | None) -> list[Attachment]:
     """The МО's attachments that may need telling: for one person all of them; otherwise those whose
-    dates or person changed within the period, or that the fund has never been told about."""
+    dates or person changed within the period, or that the fund has never been told about. Each
+    with its person; its МО and districts are set from one read of each (a region has ~100 districts
+    per МО, not one per attachment)."""
     attachments = Attachment.objects.filter(mo=mo)
     if person_id is not None:
         attachments = attachments.filter(person_id=person_id)
@@ -71,25 +85,58 @@ def _changed_attachments(mo: Mo, since: dt.date, person_id: int | None) -> list[
             | Q(person__updated_at__date__gte=since)
             | ~told(attachment_package_type())
         )
-    return list(
-        attachments.select_related(
-            "mo",
-            "person",
-            "site__doctor",
-            "site__department__subdivision",
-            "fap_site__doctor",
-            "fap_site__department__subdivision",
+    rows = list(attachments.select_related("person").order_by("pk"))
+    site_ids = {pk for a in rows for pk in (a.site_id, a.fap_site_id) if pk is not None}
+    sites = Site.objects.select_related("doctor", "department__subdivision").in_bulk(site_ids)
+    for attachment in rows:
+        Attachment.mo.field.set_cached_value(attachment, mo)
+        Attachment.site.field.set_cached_value(attachment, sites.get(attachment.site_id))  # type: ignore[arg-type]
+        Attachment.fap_site.field.set_cached_value(attachment, sites.get(attachment.fap_site_id))  # type: ignore[arg-type]
+    return rows
+
+
+@dataclass
+class _PersonRows:
+    """What an attachment package says about its person besides the person row, for many persons
+    in a few queries: policies (with their СМО), documents, and every attachment's (start, id, МО)
+    to tell a close cause from the next attachment."""
+
+    policies: dict[int, list[Policy]] = field(default_factory=lambda: defaultdict(list))
+    documents: dict[int, list[IdentityDocument]] = field(default_factory=lambda: defaultdict(list))
+    history: dict[int, list[tuple[dt.date, int, int]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _person_rows(persons: set[int]) -> _PersonRows:
+    rows = _PersonRows()
+    smos = Smo.objects.in_bulk()
+    ids = sorted(persons)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for policy in Policy.objects.filter(person_id__in=chunk):
+            Policy.smo.field.set_cached_value(policy, smos.get(policy.smo_id))  # type: ignore[arg-type]
+            rows.policies[policy.person_id].append(policy)
+        for document in IdentityDocument.objects.filter(person_id__in=chunk):
+            rows.documents[document.person_id].append(document)
+        history = Attachment.objects.filter(person_id__in=chunk).values_list(
+            "person_id", "date_from", "pk", "mo_id"
         )
-        .prefetch_related("person__documents", "person__policies__smo")
-        .order_by("pk")
+        for person, date_from, pk, mo_id in history:
+            rows.history[person].append((date_from, pk, mo_id))
+    for entries in rows.history.values():
+        entries.sort()
+    return rows
+
+
+def _later_mo(rows: _PersonRows, attachment: Attachment) -> int | None:
+    """The МО of the person's next attachment after this one (by start date), if any."""
+    return next(
+        (
+            mo_id
+            for date_from, pk, mo_id in rows.history[attachment.person_id]
+            if date_from > attachment.date_from and pk != attachment.pk
+        ),
+        None,
     )
-
-
-def _later_attachments(persons: set[int]) -> dict[int, list[Attachment]]:
-    by_person: dict[int, list[Attachment]] = defaultdict(list)
-    for other in Attachment.objects.filter(person_id__in=persons).order_by("date_from", "pk"):
-        by_person[other.person_id].append(other)
-    return by_person
 
 
 def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
@@ -97,7 +144,7 @@ def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
     package_type = attachment_package_type()
     since = ctx.today - dt.timedelta(days=settings.TFOMS_ATTACHMENT_PERIOD_DAYS)
     attachments = _changed_attachments(ctx.mo, since, ctx.person_id)
-    history = _later_attachments({a.person_id for a in attachments})
+    related = _person_rows({a.person_id for a in attachments})
     for attachment in attachments:
         person = attachment.person
         parents = tuple(
@@ -105,7 +152,7 @@ def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
             for site in (attachment.site, attachment.fap_site)
             if site is not None
         )
-        policy = person.policy_on(ctx.today)
+        policy = policy_on(related.policies[person.pk], ctx.today)
         keys = PersonKeys(
             enp=(policy or Policy()).enp or "",
             snils=person.snils,
@@ -123,15 +170,11 @@ def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
                 continue
             yield SyncObject(str(attachment.pk), person_attach_payload(attachment), keys, parents)
             continue
-        later = next(
-            (o for o in history[person.pk] if o.date_from > attachment.date_from and o.pk != attachment.pk),
-            None,
-        )
         payload = person_attach_district_payload(
             attachment,
             policy=policy,
-            document=person.latest_document(),
-            later=later,
+            document=latest_document(related.documents[person.pk]),
+            later_mo_id=_later_mo(related, attachment),
             today=ctx.today,
         )
         yield SyncObject(str(attachment.pk), payload, keys, parents)

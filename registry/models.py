@@ -254,17 +254,27 @@ class Person(models.Model):
         return next((p.enp for p in policies if p.enp), "")
 
     def policy_on(self, day: dt.date) -> Policy | None:
-        """The policy valid on the day (the latest one when several), else the latest one at all;
-        uses prefetched policies when there are."""
-        policies = sorted(self.policies.all(), key=lambda p: p.valid_from, reverse=True)
-        valid = [p for p in policies if p.is_valid_on(day)]
-        chosen = valid or policies
-        return chosen[0] if chosen else None
+        """The policy valid on the day (uses prefetched policies when there are)."""
+        return policy_on(list(self.policies.all()), day)
 
     def latest_document(self) -> IdentityDocument | None:
         """The most recently issued identity document (uses prefetched documents when there are)."""
-        documents = sorted(self.documents.all(), key=lambda d: d.issued_at or dt.date.min, reverse=True)
-        return documents[0] if documents else None
+        return latest_document(list(self.documents.all()))
+
+
+def policy_on(policies: list[Policy], day: dt.date) -> Policy | None:
+    """Of one person's policies, the one valid on the day (the latest one when several), else the
+    latest one at all. A function of the list, so a bulk reader can group rows itself."""
+    ordered = sorted(policies, key=lambda p: p.valid_from, reverse=True)
+    valid = [p for p in ordered if p.is_valid_on(day)]
+    chosen = valid or ordered
+    return chosen[0] if chosen else None
+
+
+def latest_document(documents: list[IdentityDocument]) -> IdentityDocument | None:
+    """Of one person's documents, the most recently issued one."""
+    ordered = sorted(documents, key=lambda d: d.issued_at or dt.date.min, reverse=True)
+    return ordered[0] if ordered else None
 
 
 class IdentityDocument(models.Model):

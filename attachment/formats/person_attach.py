@@ -89,15 +89,15 @@ def _site_codes(site: Site | None) -> tuple[str, str, str]:
     )
 
 
-def detach_cause(attachment: Attachment, later: Attachment | None) -> str:
-    """The МО's close cause, else what the next attachment says about it."""
+def detach_cause(attachment: Attachment, later_mo_id: int | None) -> str:
+    """The МО's close cause, else what the next attachment (the МО it is in) says about it."""
     if attachment.date_to is None:
         return ""
     if attachment.close_cause:
         return str(attachment.close_cause)
-    if later is None:
+    if later_mo_id is None:
         return str(CAUSE_OTHER)
-    return str(CAUSE_OTHER_MO if later.mo_id != attachment.mo_id else CAUSE_OTHER_SITE)
+    return str(CAUSE_OTHER_MO if later_mo_id != attachment.mo_id else CAUSE_OTHER_SITE)
 
 
 def person_attach_district_payload(
@@ -105,7 +105,7 @@ def person_attach_district_payload(
     *,
     policy: Policy | None,
     document: IdentityDocument | None,
-    later: Attachment | None,
+    later_mo_id: int | None,
     today: dt.date,
 ) -> dict[str, str]:
     """PERSONATTACHDISTRICT of one attachment: the person, the policy, the main and ФАП districts."""
@@ -152,7 +152,7 @@ def person_attach_district_payload(
         "ATTACH_DT_MO": _date(attachment.date_from),
         "ATTACH_CODE_MO": mo.code,
         "DETACH_DT_MO": _date(attachment.date_to),
-        "DETACH_CAUSE_MO": detach_cause(attachment, later),
+        "DETACH_CAUSE_MO": detach_cause(attachment, later_mo_id),
         "PODR": podr,
         "OTD": otd,
         "UCH": uch,
@@ -165,7 +165,7 @@ def person_attach_district_payload(
         "SNILS_VR_F": fap_doctor.snils if fap_doctor and fap_doctor.snils else "",
         "ATTACH_DT_F": _date(attachment.date_from) if fap else "",
         "DETACH_DT_F": _date(attachment.date_to) if fap else "",
-        "DETACH_F_CAUSE": detach_cause(attachment, later) if fap else "",
+        "DETACH_F_CAUSE": detach_cause(attachment, later_mo_id) if fap else "",
     }
     return {tag: value for tag, value in values.items() if value != ""}
 
