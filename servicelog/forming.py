@@ -6,6 +6,7 @@ for the ordering key, one INSERT of the packages, one INSERT of their log lines 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -19,6 +20,7 @@ from django.utils import timezone
 from lxml import etree
 
 from registry.models import Mo
+from tfoms_portal.bulk import bulk_insert
 from tfoms_portal.formats.xml import Schema, load_schema, validate
 
 from .envelope import envelope_build
@@ -84,7 +86,9 @@ def _sequence_block(ordering_key: str, count: int) -> int:
     return first
 
 
-def _render(kind: PackageType, draft: Draft, message_id: str, schema: Schema | None) -> tuple[str, list[str]]:
+def _render(
+    kind: PackageType, draft: Draft, message_id: str, schema: Schema | None, today: dt.date
+) -> tuple[str, list[str]]:
     """(XML body, errors): the type's readable checks first, then its XSD."""
     try:
         errors = kind.check(draft.payload) if kind.check is not None else []
@@ -92,7 +96,7 @@ def _render(kind: PackageType, draft: Draft, message_id: str, schema: Schema | N
             return "", errors
         if kind.envelope is not None:
             root = envelope_build(
-                kind.envelope, draft.payload, draft.operation, external_id=draft.external_id
+                kind.envelope, draft.payload, draft.operation, external_id=draft.external_id, today=today
             )
         else:
             assert kind.builder is not None
@@ -124,6 +128,7 @@ def packages_form(
     skipped: list[LogEntry] = []
     first = _sequence_block(key, len(drafts))
     now = timezone.now()
+    today = timezone.localdate(now)
     schema = (
         load_schema(kind.xsd) if kind.xsd is not None else None
     )  # once per batch: checking its files costs
@@ -142,7 +147,7 @@ def packages_form(
             )
             continue
         package_uuid = uuid.uuid4()
-        body, errors = _render(kind, draft, str(package_uuid).upper(), schema)
+        body, errors = _render(kind, draft, str(package_uuid).upper(), schema, today)
         status = S.FORM_ERROR if errors else S.FORMED
         person = draft.person or PersonKeys()
         packages.append(
@@ -168,8 +173,9 @@ def packages_form(
                 fio=person.fio[:200],
             )
         )
-    Package.objects.bulk_create(packages, batch_size=1000)
-    LogEntry.objects.bulk_create(
+    bulk_insert(Package, packages)
+    bulk_insert(
+        LogEntry,
         skipped
         + [
             LogEntry(
@@ -181,7 +187,6 @@ def packages_form(
             )
             for p in packages
         ],
-        batch_size=1000,
     )
     if any(p.status == S.FORMED for p in packages):
         _kick_on_commit()
