@@ -132,6 +132,8 @@ class Package(models.Model):
     service = models.ForeignKey(
         Service, verbose_name="сервис", on_delete=models.PROTECT, related_name="packages"
     )
+    # run, mo, package_type and status are searched through the composite indexes of Meta, which
+    # lead with them: an index of their own would only slow forming down (issue 10 item 6).
     run = models.ForeignKey(
         ServiceRun,
         verbose_name="запуск",
@@ -139,16 +141,23 @@ class Package(models.Model):
         null=True,
         blank=True,
         related_name="packages",
+        db_index=False,
     )
     mo = models.ForeignKey(
-        "registry.Mo", verbose_name="МО", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "registry.Mo",
+        verbose_name="МО",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     direction = models.CharField(
         "направление", max_length=3, choices=Direction.choices, default=Direction.OUT
     )
-    package_type = models.CharField("тип пакета", max_length=64, db_index=True)
+    package_type = models.CharField("тип пакета", max_length=64)
     operation = models.CharField("операция", max_length=8, choices=Operation.choices)
-    status = models.CharField("статус пакета", max_length=16, choices=PackageStatus.choices, db_index=True)
+    status = models.CharField("статус пакета", max_length=16, choices=PackageStatus.choices)
     result = models.TextField("результат", blank=True)
     object_id = models.CharField("объект", max_length=64, blank=True)
     external_id = models.CharField(
@@ -253,11 +262,24 @@ class LogEntry(models.Model):
         ERROR = "error", "Ошибка"
 
     at = models.DateTimeField("время", auto_now_add=True)
+    # run and package are searched through the (…, at) indexes of Meta, which lead with them.
     run = models.ForeignKey(
-        ServiceRun, verbose_name="запуск", on_delete=models.CASCADE, null=True, blank=True, related_name="log"
+        ServiceRun,
+        verbose_name="запуск",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="log",
+        db_index=False,
     )
     package = models.ForeignKey(
-        Package, verbose_name="пакет", on_delete=models.CASCADE, null=True, blank=True, related_name="log"
+        Package,
+        verbose_name="пакет",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="log",
+        db_index=False,
     )
     mo = models.ForeignKey(
         "registry.Mo", verbose_name="МО", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
