@@ -26,8 +26,9 @@ class Envelope:
     `header` and `body` name the payload keys in their order; an absent or empty key is left out
     (the XSD says whether it may be). `date_tag` is the header's date of the package (`DATE` or
     `DATA` in TAI), today's local date. `lists` maps a body key whose value is a list to the tag of
-    each item (`DATES` → `PLAN_DATE`). ISZL headers take LPU / LPU_TO from the payload and ID from the
-    object's GUID."""
+    each item (`DATES` → `PLAN_DATE`); a value that is a mapping becomes an element of its leaves in
+    their order (`SV_PL_MER` → `PERIOD`, `DISP`). ISZL headers take LPU / LPU_TO from the payload
+    and ID from the object's GUID."""
 
     style: Literal["tai", "iszl"]
     root: str
@@ -40,6 +41,11 @@ class Envelope:
 
 def _add(parent: etree._Element, tag: str, value: Any, item_tag: str | None) -> None:
     if value is None or value == "" or value == []:
+        return
+    if isinstance(value, Mapping):  # a group of leaves in the given order (DISPPLAN SV_PL_MER)
+        wrapper = etree.SubElement(parent, tag)
+        for child, text in value.items():
+            _add(wrapper, child, text, None)
         return
     if isinstance(value, list | tuple):
         wrapper = etree.SubElement(parent, tag)

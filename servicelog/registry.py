@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 Builder = Callable[[dict[str, Any], str, str], etree._Element]
 # reply_handler(package, reply) -> None; called after the fund's ANSWER changed the package status
 ReplyHandler = Callable[["Package", dict[str, Any]], None]
+# sent_handler(packages) -> None; called in the relay's transaction for a confirmed batch of the type
+SentHandler = Callable[[list["Package"]], None]
 # job(run=..., mo=...) -> None; one step of a service run (forming packages, loading files …)
 Job = Callable[..., None]
 
@@ -31,7 +33,8 @@ class PackageType:
     is the Russian name shown wherever the type is shown (manual §4.2, §4.6.2.4). `check(payload)`
     may return readable Russian errors before the XSD speaks (e.g. "no doctor"); `queue` is the
     logical queue of tfoms_portal.messaging it is published to; `reply_handler` is called after
-    the fund's ANSWER changed the status of one of its packages."""
+    the fund's ANSWER changed the status of one of its packages, `sent_handler` when the broker
+    confirmed a batch of them (Отправлен)."""
 
     code: str
     family: str
@@ -43,6 +46,7 @@ class PackageType:
     queue: str = "from_mis"
     title: str = ""
     envelope: Envelope | None = None
+    sent_handler: SentHandler | None = None
 
     def __post_init__(self) -> None:
         if (self.builder is None) == (self.envelope is None):

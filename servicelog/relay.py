@@ -124,6 +124,18 @@ def _mark_sent(packages: list[Package]) -> None:
         package.status, package.result = S.SENT, message
 
 
+def _after_sent(packages: list[Package]) -> None:
+    """The types' own reaction to Отправлен (a plan's persons become "Отправлена в ТФОМС"), in the
+    transaction that marks them: both happen or neither."""
+    by_type: dict[str, list[Package]] = {}
+    for package in packages:
+        by_type.setdefault(package.package_type, []).append(package)
+    for code, group in by_type.items():
+        handler = get_package_type(code).sent_handler
+        if handler is not None:
+            handler(group)
+
+
 @transaction.atomic
 def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
     """Publish the due packages of one key in sequence order, stopping at the first that is not due.
@@ -183,6 +195,7 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
     )
     if sent:
         _mark_sent(sent)
+        _after_sent(sent)
         stats.sent += len(sent)
     for package in failed:
         stats.failed += 1

@@ -70,16 +70,18 @@ class SyncObject:
 @dataclass(frozen=True)
 class SyncContext:
     """What a family's listing functions get: the run, the МО, today, and an optional narrowing to one
-    person (a send from the person's card: no deletes then, they go with the МО's run)."""
+    person (a send from the person's card) or to a subset the family names (`subset`: a plan's id for
+    "Отправить" of one plan). A narrowed sync forms no deletes: they go with the МО's run."""
 
     run: ServiceRun
     mo: Mo
     today: dt.date
     person_id: int | None = None
+    subset: Any = None
 
     @property
     def partial(self) -> bool:
-        return self.person_id is not None
+        return self.person_id is not None or self.subset is not None
 
 
 Lister = Callable[[SyncContext], Iterable[SyncObject]]
@@ -106,11 +108,13 @@ class FamilyType:
 
 @dataclass(frozen=True)
 class Family:
-    """Package types that share an ordering key, within one service."""
+    """Package types that share an ordering key, within one service. An `on_demand` family is formed
+    only when a user asks (a plan's "Отправить"), never by its service's scheduled or manual run."""
 
     code: str
     service: str
     types: tuple[FamilyType, ...]
+    on_demand: bool = False
 
     def ordered(self) -> list[FamilyType]:
         return sorted((t for t in self.types if t.enabled()), key=lambda t: get_package_type(t.code).rank)
@@ -279,13 +283,15 @@ def _deletes(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
     )
 
 
-def family_sync(*, run: ServiceRun, mo: Mo, family: Family, person_id: int | None = None) -> SyncResult:
+def family_sync(
+    *, run: ServiceRun, mo: Mo, family: Family, person_id: int | None = None, subset: Any = None
+) -> SyncResult:
     """Tell the fund what changed in one МО's objects of a family, inside the caller's transaction:
     Insert/Update in rank order, then Delete in reverse rank (formats §2.3)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("family_sync runs inside the business transaction (DESIGN §3)")
     sequence_lock(ordering_key_for(run.service, mo, family.code))  # one former per МО and family
-    ctx = SyncContext(run=run, mo=mo, today=timezone.localdate(), person_id=person_id)
+    ctx = SyncContext(run=run, mo=mo, today=timezone.localdate(), person_id=person_id, subset=subset)
     result = SyncResult()
     types = family.ordered()
     for ftype in types:
@@ -323,7 +329,8 @@ def register_family(family: Family) -> Family:
         if get_package_type(ftype.code).family != family.code:
             raise ValueError(f"package type {ftype.code} is not of family {family.code}")
     _families[family.code] = family
-    register_service_job(family.service)(FamiliesJob(family.service))
+    if not family.on_demand:
+        register_service_job(family.service)(FamiliesJob(family.service))
     return family
 
 
@@ -336,7 +343,8 @@ def get_family(code: str) -> Family:
 
 
 def service_families(service: str) -> list[Family]:
-    return [f for f in _families.values() if f.service == service]
+    """The families a run of the service syncs (on-demand ones are left to their users)."""
+    return [f for f in _families.values() if f.service == service and not f.on_demand]
 
 
 def for_each_mo(*, run: ServiceRun, mo: Mo | None, step: Callable[[Mo], Any], what: str) -> list[Mo]:

@@ -80,9 +80,17 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Elem
     return root
 
 
-def serialize(root: etree._Element, encoding: str = "windows-1251", *, pretty_print: bool = False) -> bytes:
-    """Serialize an element with a double-quoted XML declaration; unencodable characters become &#N;."""
-    declaration = f'<?xml version="1.0" encoding="{encoding}"?>\n'.encode("ascii")
+def serialize(
+    root: etree._Element,
+    encoding: str = "windows-1251",
+    *,
+    pretty_print: bool = False,
+    standalone: bool = False,
+) -> bytes:
+    """Serialize an element with a double-quoted XML declaration (`standalone="yes"` when asked, as
+    order 88's files have it); unencodable characters become &#N;."""
+    extra = ' standalone="yes"' if standalone else ""
+    declaration = f'<?xml version="1.0" encoding="{encoding}"{extra}?>\n'.encode("ascii")
     body: bytes = etree.tostring(root, encoding=encoding, xml_declaration=False, pretty_print=pretty_print)
     return declaration + body
 
