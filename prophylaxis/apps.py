@@ -14,9 +14,10 @@ class ProphylaxisConfig(AppConfig):
         from servicelog.registry import PackageType, register_package_type
         from servicelog.sync import register_family
 
-        from . import formats
+        from . import formats, plan_formats
         from .card import person_dispensary_section
         from .demo import dispensary_demo
+        from .plans import PLANS, dispplan_reply, dispplan_sent
         from .services import DISPENSARY
 
         # One family "disp" (formats §5; titles as manual §4.2 names the profiles).
@@ -48,11 +49,24 @@ class ProphylaxisConfig(AppConfig):
                 title="Пациенты с ЗНО",
                 envelope=formats.PERSCANCER_ENVELOPE,
             ),
+            # Plans (formats §7.3): one message per person, formed by a plan's "Отправить".
+            PackageType(
+                "DISPPLAN",
+                "dispplan",
+                1,
+                plan_formats.DISPPLAN_XSD,
+                check=plan_formats.dispplan_check,
+                title="План профилактических мероприятий",
+                envelope=plan_formats.DISPPLAN_ENVELOPE,
+                reply_handler=dispplan_reply,
+                sent_handler=dispplan_sent,
+            ),
         ):
             register_package_type(kind)
         register_service(TFOMS_AUTO)
         register_service(ServiceSpec("dispplan_exchange", "Обмен планами профилактических осмотров"))
         register_family(DISPENSARY)
+        register_family(PLANS)
         register_card_section(
             CardSection("prophylaxis/person_dispensary.html", person_dispensary_section, order=30)
         )

@@ -11,7 +11,7 @@ from types import FrameType
 
 import pika
 
-from . import ident
+from . import ident, prof
 from .core import DEFAULT_PREFIX, Emulator, Faults, Queues
 from .server import Server, amqp_url, connection_parameters, declare_queues, publish
 
@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     answer.add_argument("-o", "--out", type=Path, required=True, help="folder for the response (same name)")
     answer.add_argument("--register", type=Path, help="register JSON (default: empty, everyone not found)")
     answer.add_argument("--doc-fields", choices=sorted(ident.DOC_FIELD_NAMES), default="doctp")
+
+    answer_prof = commands.add_parser("answer-prof", help="answer a PROF file of order 88 with OSHIB_PR")
+    answer_prof.add_argument("file", type=Path, help="the PROF file (ZIP or XML)")
+    answer_prof.add_argument("-o", "--out", type=Path, required=True, help="folder for the ERR_… reply ZIP")
 
     watch = commands.add_parser("watch-ident", help="answer request DBFs appearing in a folder")
     watch.add_argument(
@@ -129,6 +133,18 @@ def _watch_ident(args: argparse.Namespace) -> int:
     return 0
 
 
+def _answer_prof(args: argparse.Namespace) -> int:
+    try:
+        name, content, errors = prof.answer_prof(args.file.name, args.file.read_bytes())
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / name).write_bytes(content)
+    except (prof.ProfError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.file.name} → {args.out / name}: ошибок {errors}", flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
@@ -137,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _answer_ident(args)
     if args.command == "watch-ident":
         return _watch_ident(args)
+    if args.command == "answer-prof":
+        return _answer_prof(args)
     queues = Queues.with_prefix(args.queue_prefix)
     if args.command == "serve":
         return _serve(args, queues)

@@ -39,6 +39,7 @@ SCHEMAS: dict[str, str] = {
     "DISP": "prophylaxis/xsd/disp.xsd",
     "DISPOUT": "prophylaxis/xsd/dispout.xsd",
     "PERSCANCER": "prophylaxis/xsd/perscancer.xsd",
+    "DISPPLAN": "prophylaxis/xsd/dispplan.xsd",
 }
 
 ANSWER_TYPE = "ANSWER"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import NamedTuple
@@ -245,6 +246,24 @@ def perscancer(root: etree._Element, known: Known) -> list[Error]:
     return []
 
 
+# --- prophylaxis plans (formats §7.3) ---------------------------------------------------------------
+
+
+def dispplan(root: etree._Element, known: Known, *, this_year: int | None = None) -> list[Error]:
+    """DISPPLAN, one person of a plan: the person in the register (when given), a valid ЕНП when the
+    policy is single-number, the plan year this one or the next (a quarter of another year is out)."""
+    errors = _person_errors(root, known)
+    enp = text(root, "BODY/ENP")
+    if enp and not enp_valid(enp):
+        errors.append(Error(WRONG_VALUE, f"ENP {enp}: не соответствует ЕНП застрахованного лица"))
+    year = int(text(root, "HEADER/YEAR") or "0")
+    current = this_year or dt.date.today().year
+    if year not in (current, current + 1):
+        period = text(root, "BODY/SV_PL_MER/PERIOD")
+        errors.append(Error(WRONG_VALUE, f"SV_PL_MER/PERIOD: квартал {period} вне года плана ({year})"))
+    return errors
+
+
 # Package type → its business rule; a type with an XSD but no rule is accepted once it is schema-valid.
 RULES: dict[str, Rule] = {
     "DISTRICT": district,
@@ -253,4 +272,5 @@ RULES: dict[str, Rule] = {
     "DISP": disp,
     "DISPOUT": dispout,
     "PERSCANCER": perscancer,
+    "DISPPLAN": dispplan,
 }

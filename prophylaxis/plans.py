@@ -1,0 +1,396 @@
+"""Prophylaxis plans (C3, D2, D3): DISPPLAN over RabbitMQ, the order-88 export, the fund's error reply.
+
+The DISPPLAN family is on demand: its packages are formed when a user presses "Отправить" on a
+plan (manual §4.4.5.2.1), one message per person, under "Обмен планами профилактических осмотров".
+A person's status follows its package: Отправлена в ТФОМС when the broker confirmed it, then Принята
+ТФОМС or Ошибка with the fund's code and text. The file path (PROF / OSHIB_PR) moves the same statuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from registry.models import Mo, Smo, latest_document, policy_on
+from servicelog.forming import PersonKeys
+from servicelog.models import LogEntry, Package, PackageStatus, RunTrigger, ServiceRun
+from servicelog.runs import run
+from servicelog.statuses import log_write
+from servicelog.sync import Family, FamilyType, SyncContext, SyncObject, family_sync
+from tfoms_portal.formats.xml import XmlRejected, parse_xml, serialize, validate
+from tfoms_portal.formats.zip import ZipRejected, read_zip, write_zip
+
+from . import plan_formats as pf
+from .models import PlanExport, PlanPerson, ProphylaxisPlan
+
+DISPPLAN = "DISPPLAN"
+SERVICE = "dispplan_exchange"
+S = PackageStatus
+ON_ITS_WAY = (S.FORMED, S.SENT, S.SEND_ERROR)
+
+
+class PlanRefused(Exception):
+    """A plan action that cannot be done, in words for the user."""
+
+
+def _entries(plan_id: int, mo: Mo, statuses: tuple[str, ...]) -> list[PlanPerson]:
+    return list(
+        PlanPerson.objects.filter(plan_id=plan_id, plan__mo=mo, status__in=statuses)
+        .select_related("person", "plan__mo", "smo")
+        .prefetch_related("person__policies__smo", "person__documents")
+        .order_by("pk")
+    )
+
+
+def _plan_persons(ctx: SyncContext) -> Iterator[SyncObject]:
+    """The persons of the plan being sent that the fund has not taken: new ones and those it refused."""
+    if ctx.subset is None:
+        return
+    for entry in _entries(ctx.subset, ctx.mo, (PlanPerson.Status.NEW, PlanPerson.Status.ERROR)):
+        person = entry.person
+        policy = policy_on(list(person.policies.all()), ctx.today)
+        payload = pf.dispplan_payload(
+            entry, policy=policy, document=latest_document(list(person.documents.all()))
+        )
+        keys = PersonKeys(enp=policy.enp if policy else "", snils=person.snils, fio=person.full_name.upper())
+        yield SyncObject(str(entry.pk), payload, keys)
+
+
+PLANS = Family(
+    code="dispplan",
+    service=SERVICE,
+    types=(FamilyType(DISPPLAN, _plan_persons, insert_only=True),),
+    on_demand=True,
+)
+
+
+def dispplan_sent(packages: list[Package]) -> None:
+    """The broker confirmed these messages: their persons are "Отправлена в ТФОМС" (unless the fund
+    answered already — the answer waits for this transaction's row locks, so it comes after)."""
+    PlanPerson.objects.filter(
+        pk__in=[int(p.object_id) for p in packages],
+        status__in=(PlanPerson.Status.NEW, PlanPerson.Status.ERROR),
+    ).update(status=PlanPerson.Status.SENT, error_code="", error_text="", updated_at=timezone.now())
+
+
+def dispplan_reply(package: Package, reply: dict[str, Any]) -> None:
+    """The fund's ANSWER to one person: Принята ТФОМС, or Ошибка with RESULT_CODE and RESULT_NAME."""
+    errors = reply.get("ERRORS") or []
+    if reply.get("RESULT") == "OK":
+        values = {"status": PlanPerson.Status.ACCEPTED, "error_code": "", "error_text": ""}
+    else:
+        values = {
+            "status": PlanPerson.Status.ERROR,
+            "error_code": ", ".join(str(e.get("RESULT_CODE", "")) for e in errors)[:20],
+            "error_text": "; ".join(str(e.get("RESULT_NAME", "")) for e in errors)
+            or "ТФОМС вернул ошибку без описания",
+        }
+    PlanPerson.objects.filter(pk=int(package.object_id)).update(**values, updated_at=timezone.now())
+
+
+# --- "Отправить" (C3) ------------------------------------------------------------------------------
+
+
+@dataclass
+class SendResult:
+    run: ServiceRun
+    formed: int = 0
+    form_errors: int = 0
+    unchanged: int = 0
+    archive: PlanExport | None = None
+
+
+def _on_its_way(plan: ProphylaxisPlan) -> int:
+    ids = [str(pk) for pk in plan.persons.values_list("pk", flat=True)]
+    latest = Package.objects.filter(package_type=DISPPLAN, object_id__in=ids, status__in=ON_ITS_WAY)
+    return latest.count()
+
+
+def plan_send(*, plan: ProphylaxisPlan, user: Any) -> SendResult:
+    """The plan's DISPPLAN package: a message per person not yet taken by the fund, the S_DPM archive of
+    what was formed, and the persons that cannot be formed marked Ошибка with the reason."""
+    waiting = _on_its_way(plan)
+    if waiting:
+        raise PlanRefused(
+            f"Предыдущий пакет плана ещё не обработан ТФОМС: сообщений в пути — {waiting}. Дождитесь "
+            f"ответа (журнал «Обмен планами профилактических осмотров») и отправьте снова."
+        )
+    candidates = PlanPerson.objects.filter(
+        plan=plan, status__in=(PlanPerson.Status.NEW, PlanPerson.Status.ERROR)
+    ).count()
+    if not candidates:
+        raise PlanRefused("В плане нет записей для отправки: все уже отправлены или приняты ТФОМС.")
+    mo = plan.mo
+    with (
+        run(SERVICE, mo=mo, trigger=RunTrigger.MANUAL, user=user, scope=f"plan{plan.pk}") as opened,
+        transaction.atomic(),
+    ):
+        result = SendResult(opened)
+        family_sync(run=opened, mo=mo, family=PLANS, subset=plan.pk)
+        packages = list(Package.objects.filter(run=opened, package_type=DISPPLAN).order_by("sequence"))
+        failed = [p for p in packages if p.status == S.FORM_ERROR]
+        for package in failed:
+            PlanPerson.objects.filter(pk=int(package.object_id)).update(
+                status=PlanPerson.Status.ERROR, error_code="", error_text=package.result
+            )
+        result.form_errors = len(failed)
+        result.formed = len(packages) - len(failed)
+        result.unchanged = candidates - len(packages)
+        if result.unchanged:
+            log_write(
+                run=opened,
+                mo=mo,
+                level=LogEntry.Level.WARNING,
+                message=f"Записей с ошибкой ТФОМС, не отправленных повторно (данные не изменились после "
+                f"ответа): {result.unchanged}. Исправьте данные пациентов и отправьте снова.",
+            )
+        sent = [p for p in packages if p.status == S.FORMED]
+        if sent:
+            result.archive = _dpm_archive(plan, sent, user)
+            log_write(
+                run=opened,
+                mo=mo,
+                message=f"Пакет плана «{plan}»: сообщений {len(sent)}, архив {result.archive.file_name}.zip.",
+            )
+    return result
+
+
+def _dpm_archive(plan: ProphylaxisPlan, packages: list[Package], user: Any) -> PlanExport:
+    """S_DPM<MCOD>T<RR><YY><MM><N>.xml in a ZIP of the same name; N counts the МО's sends in the month."""
+    today = timezone.localdate()
+    earlier = PlanExport.objects.filter(
+        mo=plan.mo, kind=PlanExport.Kind.DISPPLAN, year=today.year, month=today.month
+    ).count()
+    name = pf.dpm_file_name(plan.mo.code, settings.REGION_CODE, today.year, today.month, earlier + 1)
+    trees = [parse_xml(p.body.encode("utf-8")) for p in packages]
+    document = serialize(pf.dpm_document(name, trees, today), "utf-8")
+    export = PlanExport.objects.create(
+        mo=plan.mo,
+        kind=PlanExport.Kind.DISPPLAN,
+        file_name=name,
+        year=today.year,
+        month=today.month,
+        number=earlier + 1,
+        records=len(packages),
+        content=write_zip({f"{name}.xml": document}),
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    export.plans.add(plan)
+    return export
+
+
+# --- the order-88 export (D2) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    plans: list[ProphylaxisPlan]
+    smos: list[Smo]
+    month: int
+    year: int
+    quarter: int | None
+    number: int
+
+
+@dataclass
+class ExportResult:
+    exports: list[PlanExport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(e.records for e in self.exports)
+
+
+def export_number_taken(mo: Mo, year: int, month: int, number: int) -> bool:
+    return PlanExport.objects.filter(
+        mo=mo, kind=PlanExport.Kind.PROF, year=year, month=month, number=number
+    ).exists()
+
+
+@transaction.atomic
+def plans_export(*, mo: Mo, request: ExportRequest, user: Any, today: dt.date | None = None) -> ExportResult:
+    """PROF files of order 88: one per chosen СМО (records already Отправлена в ТФОМС of that СМО) or
+    one without (records Новая); exported records become Отправлена в ТФОМС."""
+    if export_number_taken(mo, request.year, request.month, request.number):
+        raise PlanRefused(
+            f"Пакет № {request.number} за {request.month:02d}.{request.year} уже выгружен этой МО: "
+            f"укажите другой порядковый номер."
+        )
+    result = ExportResult()
+    today = today or timezone.localdate()
+    groups: list[Smo | None] = list(request.smos) or [None]
+    plan_ids = [p.pk for p in request.plans]
+    for smo in groups:
+        entries = PlanPerson.objects.filter(plan_id__in=plan_ids, plan__mo=mo)
+        if smo is None:
+            entries = entries.filter(status=PlanPerson.Status.NEW)
+        else:
+            entries = entries.filter(status=PlanPerson.Status.SENT, smo=smo)
+        rows = list(
+            entries.select_related("person", "plan", "smo")
+            .prefetch_related("person__policies", "person__documents")
+            .order_by("pk")
+        )
+        if not rows:
+            continue
+        name = pf.prof_file_name(
+            mo.code,
+            settings.REGION_CODE,
+            smo.code if smo else "",
+            request.year,
+            request.month,
+            request.number,
+        )
+        root = pf.prof_header(pf.ProfHeader(name, mo.code, request.year, request.quarter, today))
+        for entry in rows:
+            person = entry.person
+            record = pf.prof_record(
+                entry,
+                policy=policy_on(list(person.policies.all()), today),
+                document=latest_document(list(person.documents.all())),
+            )
+            bad = pf.not_cp1251(record)
+            if bad:
+                result.warnings.append(
+                    f"{person.full_name}: символы вне windows-1251 в полях {', '.join(bad)} — переданы "
+                    f"как ссылки &#N;, проверьте данные пациента."
+                )
+            root.append(record)
+        content = write_zip({f"{name}.XML": serialize(root, "windows-1251", standalone=True)})
+        export = PlanExport.objects.create(
+            mo=mo,
+            kind=PlanExport.Kind.PROF,
+            file_name=name,
+            year=request.year,
+            month=request.month,
+            quarter=request.quarter,
+            number=request.number,
+            smo=smo,
+            records=len(rows),
+            content=content,
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        export.plans.set(request.plans)
+        PlanPerson.objects.filter(pk__in=[e.pk for e in rows]).update(
+            status=PlanPerson.Status.SENT, export=export, updated_at=timezone.now()
+        )
+        result.exports.append(export)
+    if not result.exports:
+        raise PlanRefused("Нет записей для экспорта.")
+    return result
+
+
+# --- the fund's error reply (D3) ---------------------------------------------------------------------
+
+
+@dataclass
+class ReplyResult:
+    export: PlanExport
+    errors: int = 0
+    accepted: int = 0
+    unknown: list[int] = field(default_factory=list)
+
+
+def _reply_xml(name: str, data: bytes) -> tuple[str, bytes]:
+    if "ERR" not in name.upper():
+        raise PlanRefused(f"Файл «{name}» не является ответом ТФОМС: в имени файла нет «ERR».")
+    if name.lower().endswith(".zip"):
+        try:
+            entries = read_zip(data)
+        except ZipRejected as exc:
+            raise PlanRefused(f"Архив «{name}» не принят: {exc}") from exc
+        xml = [(n, content) for n, content in entries.items() if n.lower().endswith(".xml")]
+        if len(xml) != 1:
+            raise PlanRefused(f"В архиве «{name}» должен быть один XML-файл ответа, найдено: {len(xml)}.")
+        inner, content = xml[0]
+        if "ERR" not in inner.upper():
+            raise PlanRefused(f"Файл «{inner}» в архиве не является ответом ТФОМС: в имени нет «ERR».")
+        return inner, content
+    return name, data
+
+
+@transaction.atomic
+def error_reply_load(*, mo: Mo | None, name: str, data: bytes, user: Any) -> ReplyResult:
+    """OSHIB_PR: the records it names → Ошибка with the code and COMMENT, the export's others → Принята
+    ТФОМС. `mo` None: the ЦОД admin, any МО's export."""
+    inner, content = _reply_xml(name, data)
+    try:
+        root = parse_xml(content)
+    except XmlRejected as exc:
+        raise PlanRefused(f"Файл «{inner}» не принят: {exc}") from exc
+    errors = validate(root, pf.OSHIB_PR_XSD)
+    if errors:
+        raise PlanRefused(f"Файл «{inner}» не соответствует формату OSHIB_PR: {'; '.join(errors[:3])}")
+    reply = pf.oshib_parse(root)
+    answered = reply.answered.rsplit(".", 1)[0] if "." in reply.answered else reply.answered
+    exports = PlanExport.objects.select_for_update().filter(kind=PlanExport.Kind.PROF, file_name=answered)
+    if mo is not None:
+        exports = exports.filter(mo=mo)
+    export = exports.first()
+    if export is None:
+        raise PlanRefused(f"Выгрузка «{reply.answered}» (FNAME_I) не найдена среди выгрузок вашей МО.")
+    if export.reply_loaded_at is not None:
+        raise PlanRefused(
+            f"Ответ на выгрузку «{export.file_name}» уже загружен "
+            f"{timezone.localtime(export.reply_loaded_at):%d.%m.%Y %H:%M} (файл {export.reply_file_name})."
+        )
+    entries = {e.pk: e for e in PlanPerson.objects.filter(export=export)}
+    result = ReplyResult(export)
+    marked: set[int] = set()
+    for code, record, comment in reply.errors:
+        entry = entries.get(record)
+        if entry is None:
+            result.unknown.append(record)
+            continue
+        previous = f"{entry.error_text}; " if record in marked else ""
+        entry.status, entry.error_code = PlanPerson.Status.ERROR, code
+        entry.error_text = f"{previous}{comment or 'ошибка ' + code}"
+        entry.save(update_fields=["status", "error_code", "error_text", "updated_at"])
+        marked.add(record)
+    result.errors = len(marked)
+    result.accepted = (
+        PlanPerson.objects.filter(export=export, status=PlanPerson.Status.SENT)
+        .exclude(pk__in=marked)
+        .update(status=PlanPerson.Status.ACCEPTED, error_code="", error_text="", updated_at=timezone.now())
+    )
+    export.reply_loaded_at = timezone.now()
+    export.reply_file_name = inner[:120]
+    export.save(update_fields=["reply_loaded_at", "reply_file_name"])
+    return result
+
+
+def plan_counts(plans: list[ProphylaxisPlan]) -> dict[int, dict[str, int]]:
+    """Persons per status of each plan, in one query."""
+    counts: dict[int, dict[str, int]] = {p.pk: {} for p in plans}
+    rows = (
+        PlanPerson.objects.filter(plan__in=plans)
+        .values("plan_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["plan_id"]][row["status"]] = row["n"]
+    return counts
+
+
+def export_request_defaults(plans: list[ProphylaxisPlan], today: dt.date) -> dict[str, Any]:
+    """Тип and Период плана of the export form (manual §4.5.2.1.3): the type when all plans are of one;
+    one plan → its period; several of one period → empty; different periods → the current year."""
+    kinds = {p.kind for p in plans}
+    periods = {(p.year, p.period_type, p.period_number) for p in plans}
+    if len(plans) == 1:
+        period = plans[0].period_title
+    elif len(periods) == 1:
+        period = ""
+    else:
+        period = f"{today.year} год"
+    kind = plans[0].get_kind_display() if len(kinds) == 1 else ""
+    return {"kind": kind, "period": period, "month": today.month, "year": today.year}
