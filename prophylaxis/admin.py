@@ -1,8 +1,8 @@
-"""Django admin for dispensary observation (ЦОД admin only, like all reference data)."""
+"""Django admin for dispensary observation and prophylaxis plans (ЦОД admin only, like all reference data)."""
 
 from django.contrib import admin
 
-from .models import DispensaryCard, DispensaryVisit
+from .models import DispensaryCard, DispensaryVisit, PlanExport, PlanPerson, ProphylaxisPlan
 
 
 class DispensaryVisitInline(admin.TabularInline):
@@ -17,3 +17,34 @@ class DispensaryCardAdmin(admin.ModelAdmin):
     search_fields = ["=id", "person__last_name", "person__snils", "diagnosis"]
     raw_id_fields = ["person", "doctor"]
     inlines = [DispensaryVisitInline]
+
+
+class PlanPersonInline(admin.TabularInline):
+    model = PlanPerson
+    extra = 0
+    raw_id_fields = ["person", "export"]
+    fields = ["person", "quarter", "month", "smo", "status", "error_code", "error_text"]
+    show_change_link = True
+
+
+@admin.register(ProphylaxisPlan)
+class ProphylaxisPlanAdmin(admin.ModelAdmin):
+    list_display = ["id", "mo", "kind", "year", "period_type", "period_number"]
+    list_filter = ["kind", "year", "mo"]
+    inlines = [PlanPersonInline]
+
+
+@admin.register(PlanPerson)
+class PlanPersonAdmin(admin.ModelAdmin):
+    list_display = ["id", "plan", "person", "quarter", "smo", "status", "error_code"]
+    list_filter = ["status", "plan__kind", "plan__mo"]
+    search_fields = ["=id", "person__last_name", "person__snils"]
+    raw_id_fields = ["plan", "person", "export"]
+
+
+@admin.register(PlanExport)
+class PlanExportAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "kind", "mo", "smo", "records", "created_at", "reply_loaded_at"]
+    list_filter = ["kind", "mo"]
+    exclude = ["content"]
+    readonly_fields = ["file_name", "kind", "mo", "smo", "year", "month", "quarter", "number", "records"]

@@ -16,7 +16,7 @@ class ProphylaxisConfig(AppConfig):
 
         from . import formats, plan_formats
         from .card import person_dispensary_section
-        from .demo import dispensary_demo
+        from .demo import dispensary_demo, plans_demo
         from .plans import PLANS, dispplan_reply, dispplan_sent
         from .services import DISPENSARY
 
@@ -71,3 +71,4 @@ class ProphylaxisConfig(AppConfig):
             CardSection("prophylaxis/person_dispensary.html", person_dispensary_section, order=30)
         )
         register_demo_step(dispensary_demo)
+        register_demo_step(plans_demo)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from registry.models import Attachment, Mo, Staff
+from registry.models import Attachment, Mo, Person, Staff, policy_on
 
-from .models import DispensaryCard, DispensaryVisit
+from .models import DispensaryCard, DispensaryVisit, PlanKind, PlanPerson, ProphylaxisPlan
 
 CARDS_PER_MO = 110
 # Diagnoses under dispensary observation (order 168н groups), weighted towards the common ones.
@@ -76,3 +76,52 @@ def dispensary_demo(today: dt.date, rng: random.Random) -> dict[str, int]:
                 )
     DispensaryVisit.objects.bulk_create(visits, batch_size=500)
     return {"карт диспансерного наблюдения": len(cards), "плановых явок": len(visits)}
+
+
+# --- prophylaxis plans (C3, D2) -------------------------------------------------------------------
+
+PLAN_SIZE = 220
+
+
+def plans_demo(today: dt.date, rng: random.Random) -> dict[str, int]:
+    """Every МО with attached persons gets plans of several kinds and periods: adult dispensarisation
+    for the year, adult preventive exams for the current quarter, preventive exams of minors for the
+    year — a few hundred persons each, of every СМО, some without an ЕНП or a document."""
+    quarter = (today.month - 1) // 3 + 1
+    kinds = (
+        (PlanKind.DV1, ProphylaxisPlan.PeriodType.YEAR, None, True),
+        (PlanKind.OPV, ProphylaxisPlan.PeriodType.QUARTER, quarter, True),
+        (PlanKind.ON1, ProphylaxisPlan.PeriodType.YEAR, None, False),
+    )
+    adult_born = dt.date(today.year - 18, today.month, 1)
+    plans = entries = 0
+    for mo in Mo.objects.filter(sites__isnull=False).distinct().order_by("code"):
+        attached = Attachment.objects.filter(mo=mo, date_to__isnull=True).values_list("person_id", flat=True)
+        people = list(
+            Person.objects.filter(pk__in=attached)
+            .prefetch_related("policies")
+            .order_by("pk")
+            .only("pk", "birth_date")
+        )
+        for kind, period_type, number, adults in kinds:
+            group = [p for p in people if (p.birth_date <= adult_born) == adults]
+            if not group:
+                continue
+            plan = ProphylaxisPlan.objects.create(
+                mo=mo, kind=kind, year=today.year, period_type=period_type, period_number=number
+            )
+            rows = []
+            for person in rng.sample(group, min(PLAN_SIZE, len(group))):
+                policy = policy_on(list(person.policies.all()), today)
+                rows.append(
+                    PlanPerson(
+                        plan=plan,
+                        person=person,
+                        quarter=number or rng.randint(quarter, 4),
+                        smo_id=policy.smo_id if policy else None,
+                    )
+                )
+            PlanPerson.objects.bulk_create(rows, batch_size=500)
+            plans += 1
+            entries += len(rows)
+    return {"планов профилактических мероприятий": plans, "людей в планах": entries}

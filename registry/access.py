@@ -194,7 +194,7 @@ _ATTACH_FILE = MenuEntry("Выгрузка прикреплений", "attachmen
 _JOURNAL = MenuEntry("Журнал работы сервисов", "journal")
 _SEARCH = MenuEntry("Поиск пакетов", "journal_search")
 _DASHBOARD = MenuEntry("Пакеты по дням", "journal_dashboard")
-_PLANS = MenuEntry("Планы диспансеризации и профилактических медицинских осмотров", None, "в разработке")
+_PLANS = MenuEntry("Планы диспансеризации и профилактических медицинских осмотров", "plans")
 
 SIDEBAR: dict[str, tuple[str, list[MenuEntry]]] = {
     Role.DC_ADMIN: (
@@ -206,6 +206,7 @@ SIDEBAR: dict[str, tuple[str, list[MenuEntry]]] = {
             _JOURNAL,
             _SEARCH,
             _DASHBOARD,
+            _PLANS,
             MenuEntry("Журнал аудита", "audit"),
             MenuEntry("Администрирование справочников", "admin:index"),
             MenuEntry("API (документация)", "api_docs"),

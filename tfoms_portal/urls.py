@@ -9,6 +9,7 @@ from attachment import api as attachment_api
 from attachment import card as attachment_card
 from identification import api as identification_api
 from prophylaxis import api as prophylaxis_api
+from prophylaxis import plan_api
 from registry import api as registry_api
 from registry import views as registry_views
 from servicelog import api as servicelog_api
@@ -33,6 +34,7 @@ urlpatterns = [
     path("audit/", servicelog_views.audit_view, name="audit"),
     path("identification/", include("identification.urls")),
     path("attachment/", include("attachment.urls")),
+    path("plans/", include("prophylaxis.urls")),
     path("persons/<int:person_id>/identify/", registry_views.person_identify_view, name="person_identify"),
     path("cases/<int:case_id>/", registry_views.case_view, name="case"),
     path(
@@ -44,6 +46,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", registry_api.token_view, name="api_token"),
     path("api/v1/dispensary/cards/", prophylaxis_api.cards_view, name="api_dispensary_cards"),
+    path("api/v1/prophylaxis/plans/", plan_api.plans_view, name="api_plans"),
+    path(
+        "api/v1/prophylaxis/plans/<int:plan_id>/persons/", plan_api.plan_persons_view, name="api_plan_persons"
+    ),
+    path("api/v1/prophylaxis/plans/<int:plan_id>/send/", plan_api.plan_send_view, name="api_plan_send"),
+    path("api/v1/prophylaxis/exports/", plan_api.exports_view, name="api_plan_exports"),
+    path("api/v1/prophylaxis/error-replies/", plan_api.error_replies_view, name="api_plan_error_replies"),
     path("api/v1/attachment/file/", attachment_api.attachment_file_view, name="api_attachment_file"),
     path("api/v1/identification/responses/", identification_api.responses_view, name="api_ident_responses"),
     path("api/v1/identification/packages/", identification_api.packages_view, name="api_ident_packages"),

@@ -11,14 +11,13 @@ import zipfile
 import pytest
 from lxml import etree
 
-from prophylaxis.models import PlanExport, PlanKind, PlanPerson, ProphylaxisPlan
+from prophylaxis.models import PlanExport, PlanPerson
 from prophylaxis.plan_formats import DISPPLAN_XSD
 from prophylaxis.plans import ExportRequest, PlanRefused, error_reply_load, plan_send, plans_export
-from registry.checkdigits import make_enp
 from servicelog.inbox import inbound_handle
-from servicelog.models import Package, PackageStatus, RunResult
+from servicelog.models import Package, RunResult
 from servicelog.relay import relay_run
-from tests.factories import DocumentFactory, PersonFactory, PolicyFactory, SmoFactory, UserFactory
+from tests.factories import SmoFactory, UserFactory
 from tfoms_emulator.prof import answer_prof
 from tfoms_portal import messaging
 from tfoms_portal.formats.xml import load_schema, validate
@@ -31,24 +30,6 @@ GOLDEN = __import__("pathlib").Path(__file__).parent / "golden"
 def deliver() -> None:
     relay_run()
     messaging.get_backend().drain([messaging.queue_name(messaging.TO_MIS_ANSWER)], inbound_handle)
-
-
-@pytest.fixture
-def plan(mo_a):
-    plan = ProphylaxisPlan.objects.create(
-        mo=mo_a, kind=PlanKind.DV1, year=2026, period_type="quarter", period_number=4
-    )
-    smo = SmoFactory(code="59021")
-    people = [("Иванов", "Иван", "Иванович"), ("Петрова", "Мария", ""), ("Сидоров", "Сергей", "John")]
-    for n, (last, first, middle) in enumerate(people):
-        person = PersonFactory(
-            last_name=last, first_name=first, middle_name=middle, fund_person_id=1000 + n
-        )
-        enp = make_enp("59", person.birth_date, person.sex, 500 + n)
-        PolicyFactory(person=person, smo=smo, enp=enp, valid_from=dt.date(2015, 1, 1))
-        DocumentFactory(person=person, number=f"12345{n}")
-        PlanPerson.objects.create(plan=plan, person=person, quarter=4, smo=smo)
-    return plan
 
 
 def test_dispplan_per_person_sent_then_accepted(plan, mo_a):
@@ -156,7 +137,9 @@ def test_error_reply_cycle_with_the_emulator(plan):
     reply = error_reply_load(mo=plan.mo, name=name, data=content, user=UserFactory())
     assert reply.accepted == 2 and reply.errors == 1 and reply.unknown == []
     sidorov.refresh_from_db()
-    assert sidorov.status == P.ERROR and sidorov.error_code == "12" and "контрольной цифры" in sidorov.error_text
+    assert (
+        sidorov.status == P.ERROR and sidorov.error_code == "12" and "контрольной цифры" in sidorov.error_text
+    )
     with pytest.raises(PlanRefused, match="уже загружен"):
         error_reply_load(mo=plan.mo, name=name, data=content, user=UserFactory())
 

@@ -172,8 +172,8 @@ def test_sidebar_per_workplace(enter, mo_a, role, title, present, absent):
     assert present in page
     if absent:
         assert absent not in page
-    if role != Role.DC_ADMIN:  # the plans page is a later issue's: named plainly, not faked
-        assert "Планы диспансеризации и профилактических медицинских осмотров <small>(в разработке)" in page
+    # every workplace reaches the plans page (manual §4.5.2.1.2; the ЦОД admin for all МО)
+    assert '<a href="/plans/">Планы диспансеризации и профилактических медицинских осмотров</a>' in page
 
 
 def test_admin_is_for_the_dc_admin_workplace_only(enter, dc_admin, mo_admin_a):
