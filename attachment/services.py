@@ -8,25 +8,14 @@ an attachment whose district the fund neither knows nor is being sent.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
 
-from registry.models import (
-    Attachment,
-    IdentityDocument,
-    Mo,
-    Person,
-    Policy,
-    Site,
-    Smo,
-    latest_document,
-    policy_on,
-)
+from registry.models import Attachment, Mo, Person, Policy, Site, latest_document, policy_on
+from registry.selectors import PersonRows, person_rows
 from servicelog.forming import PersonKeys
 from servicelog.models import LogEntry, ServiceRun
 from servicelog.statuses import log_write
@@ -38,7 +27,6 @@ from .formats.person_attach import delete_payload, person_attach_district_payloa
 DISTRICT = "DISTRICT"
 PERSONATTACHDISTRICT = "PERSONATTACHDISTRICT"
 PERSONATTACH = "PERSONATTACH"
-CHUNK = 5000  # persons per query of their policies, documents and attachments
 
 
 def attachment_package_type() -> str:
@@ -95,39 +83,11 @@ def _changed_attachments(mo: Mo, since: dt.date, person_id: int | None) -> list[
     return rows
 
 
-@dataclass
-class _PersonRows:
-    """What an attachment package says about its person besides the person row, for many persons
-    in a few queries: policies (with their СМО), documents, and every attachment's (start, id, МО)
-    to tell a close cause from the next attachment."""
-
-    policies: dict[int, list[Policy]] = field(default_factory=lambda: defaultdict(list))
-    documents: dict[int, list[IdentityDocument]] = field(default_factory=lambda: defaultdict(list))
-    history: dict[int, list[tuple[dt.date, int, int]]] = field(default_factory=lambda: defaultdict(list))
+def _person_rows(persons: set[int]) -> PersonRows:
+    return person_rows(persons, with_attachments=True)
 
 
-def _person_rows(persons: set[int]) -> _PersonRows:
-    rows = _PersonRows()
-    smos = Smo.objects.in_bulk()
-    ids = sorted(persons)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        for policy in Policy.objects.filter(person_id__in=chunk):
-            Policy.smo.field.set_cached_value(policy, smos.get(policy.smo_id))  # type: ignore[arg-type]
-            rows.policies[policy.person_id].append(policy)
-        for document in IdentityDocument.objects.filter(person_id__in=chunk):
-            rows.documents[document.person_id].append(document)
-        history = Attachment.objects.filter(person_id__in=chunk).values_list(
-            "person_id", "date_from", "pk", "mo_id"
-        )
-        for person, date_from, pk, mo_id in history:
-            rows.history[person].append((date_from, pk, mo_id))
-    for entries in rows.history.values():
-        entries.sort()
-    return rows
-
-
-def _later_mo(rows: _PersonRows, attachment: Attachment) -> int | None:
+def _later_mo(rows: PersonRows, attachment: Attachment) -> int | None:
     """The МО of the person's next attachment after this one (by start date), if any."""
     return next(
         (

@@ -221,9 +221,12 @@ def prof_record(
     return record
 
 
-def prof_header(header: ProfHeader) -> etree._Element:
-    root = etree.Element("ZL_LIST")
-    zglv = etree.SubElement(root, "ZGLV")
+PROF_DECLARATION = b'<?xml version="1.0" encoding="windows-1251" standalone="yes"?>\n'
+
+
+def prof_zglv(header: ProfHeader) -> etree._Element:
+    """ZGLV of a PROF file; the records follow it inside ZL_LIST."""
+    zglv = etree.Element("ZGLV")
     for tag, text in (
         ("VERSION", "1.0"),
         ("DATA", header.today.isoformat()),
@@ -234,7 +237,7 @@ def prof_header(header: ProfHeader) -> etree._Element:
         ("QUART", str(header.quarter or "")),
     ):
         etree.SubElement(zglv, tag).text = text
-    return root
+    return zglv
 
 
 def not_cp1251(record: etree._Element) -> list[str]:

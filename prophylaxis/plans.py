@@ -9,6 +9,7 @@ A person's status follows its package: Отправлена в ТФОМС when t
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,15 +18,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from lxml import etree
 
 from registry.models import Mo, Smo, latest_document, policy_on
+from registry.selectors import PersonRows, person_rows
 from servicelog.forming import PersonKeys
 from servicelog.models import LogEntry, Package, PackageStatus, RunTrigger, ServiceRun
 from servicelog.runs import run
 from servicelog.statuses import log_write
 from servicelog.sync import Family, FamilyType, SyncContext, SyncObject, family_sync
 from tfoms_portal.formats.xml import XmlRejected, parse_xml, serialize, validate
-from tfoms_portal.formats.zip import ZipRejected, read_zip, write_zip
+from tfoms_portal.formats.zip import ZipRejected, read_zip, write_zip, zip_entry_writer
 
 from . import plan_formats as pf
 from .models import PlanExport, PlanPerson, ProphylaxisPlan
@@ -34,30 +37,37 @@ DISPPLAN = "DISPPLAN"
 SERVICE = "dispplan_exchange"
 S = PackageStatus
 ON_ITS_WAY = (S.FORMED, S.SENT, S.SEND_ERROR)
+CHUNK = 2000  # plan persons per read of the export
 
 
 class PlanRefused(Exception):
     """A plan action that cannot be done, in words for the user."""
 
 
-def _entries(plan_id: int, mo: Mo, statuses: tuple[str, ...]) -> list[PlanPerson]:
-    return list(
-        PlanPerson.objects.filter(plan_id=plan_id, plan__mo=mo, status__in=statuses)
-        .select_related("person", "plan__mo", "smo")
-        .prefetch_related("person__policies__smo", "person__documents")
-        .order_by("pk")
+def _entries(plan_id: int, mo: Mo, statuses: tuple[str, ...]) -> tuple[list[PlanPerson], PersonRows]:
+    """A plan's persons in these statuses, each with its plan, МО and СМО set from one read of each,
+    and their policies and documents (registry.selectors.person_rows)."""
+    plan = ProphylaxisPlan.objects.select_related("mo").get(pk=plan_id, mo=mo)
+    smos = Smo.objects.in_bulk()
+    entries = list(
+        PlanPerson.objects.filter(plan=plan, status__in=statuses).select_related("person").order_by("pk")
     )
+    for entry in entries:
+        PlanPerson.plan.field.set_cached_value(entry, plan)
+        PlanPerson.smo.field.set_cached_value(entry, smos.get(entry.smo_id))  # type: ignore[arg-type]
+    return entries, person_rows(e.person_id for e in entries)
 
 
 def _plan_persons(ctx: SyncContext) -> Iterator[SyncObject]:
     """The persons of the plan being sent that the fund has not taken: new ones and those it refused."""
     if ctx.subset is None:
         return
-    for entry in _entries(ctx.subset, ctx.mo, (PlanPerson.Status.NEW, PlanPerson.Status.ERROR)):
+    entries, related = _entries(ctx.subset, ctx.mo, (PlanPerson.Status.NEW, PlanPerson.Status.ERROR))
+    for entry in entries:
         person = entry.person
-        policy = policy_on(list(person.policies.all()), ctx.today)
+        policy = policy_on(related.policies[person.pk], ctx.today)
         payload = pf.dispplan_payload(
-            entry, policy=policy, document=latest_document(list(person.documents.all()))
+            entry, policy=policy, document=latest_document(related.documents[person.pk])
         )
         keys = PersonKeys(enp=policy.enp if policy else "", snils=person.snils, fio=person.full_name.upper())
         yield SyncObject(str(entry.pk), payload, keys)
@@ -234,12 +244,8 @@ def plans_export(*, mo: Mo, request: ExportRequest, user: Any, today: dt.date | 
             entries = entries.filter(status=PlanPerson.Status.NEW)
         else:
             entries = entries.filter(status=PlanPerson.Status.SENT, smo=smo)
-        rows = list(
-            entries.select_related("person", "plan", "smo")
-            .prefetch_related("person__policies", "person__documents")
-            .order_by("pk")
-        )
-        if not rows:
+        ids = list(entries.order_by("pk").values_list("pk", flat=True))
+        if not ids:
             continue
         name = pf.prof_file_name(
             mo.code,
@@ -249,22 +255,8 @@ def plans_export(*, mo: Mo, request: ExportRequest, user: Any, today: dt.date | 
             request.month,
             request.number,
         )
-        root = pf.prof_header(pf.ProfHeader(name, mo.code, request.year, request.quarter, today))
-        for entry in rows:
-            person = entry.person
-            record = pf.prof_record(
-                entry,
-                policy=policy_on(list(person.policies.all()), today),
-                document=latest_document(list(person.documents.all())),
-            )
-            bad = pf.not_cp1251(record)
-            if bad:
-                result.warnings.append(
-                    f"{person.full_name}: символы вне windows-1251 в полях {', '.join(bad)} — переданы "
-                    f"как ссылки &#N;, проверьте данные пациента."
-                )
-            root.append(record)
-        content = write_zip({f"{name}.XML": serialize(root, "windows-1251", standalone=True)})
+        header = pf.ProfHeader(name, mo.code, request.year, request.quarter, today)
+        content = _prof_zip(header, ids, today, result.warnings)
         export = PlanExport.objects.create(
             mo=mo,
             kind=PlanExport.Kind.PROF,
@@ -274,18 +266,51 @@ def plans_export(*, mo: Mo, request: ExportRequest, user: Any, today: dt.date | 
             quarter=request.quarter,
             number=request.number,
             smo=smo,
-            records=len(rows),
+            records=len(ids),
             content=content,
             created_by=user if getattr(user, "pk", None) else None,
         )
         export.plans.set(request.plans)
-        PlanPerson.objects.filter(pk__in=[e.pk for e in rows]).update(
-            status=PlanPerson.Status.SENT, export=export, updated_at=timezone.now()
-        )
+        for start in range(0, len(ids), CHUNK):
+            PlanPerson.objects.filter(pk__in=ids[start : start + CHUNK]).update(
+                status=PlanPerson.Status.SENT, export=export, updated_at=timezone.now()
+            )
         result.exports.append(export)
     if not result.exports:
         raise PlanRefused("Нет записей для экспорта.")
     return result
+
+
+def _prof_zip(header: pf.ProfHeader, ids: list[int], today: dt.date, warnings: list[str]) -> bytes:
+    """The PROF file in its ZIP, written record by record (lxml's incremental writer into a
+    deflated entry): memory stays flat whatever the plan's size; read CHUNK persons at a time."""
+    buffer = io.BytesIO()
+    with zip_entry_writer(buffer, f"{header.file_name}.XML") as entry:
+        entry.write(pf.PROF_DECLARATION)
+        with etree.xmlfile(entry, encoding="windows-1251") as xf, xf.element("ZL_LIST"):
+            xf.write(pf.prof_zglv(header))
+            for start in range(0, len(ids), CHUNK):
+                rows = list(
+                    PlanPerson.objects.filter(pk__in=ids[start : start + CHUNK])
+                    .select_related("person", "plan", "smo")
+                    .order_by("pk")
+                )
+                related = person_rows(e.person_id for e in rows)
+                for entry_row in rows:
+                    person = entry_row.person
+                    record = pf.prof_record(
+                        entry_row,
+                        policy=policy_on(related.policies[person.pk], today),
+                        document=latest_document(related.documents[person.pk]),
+                    )
+                    bad = pf.not_cp1251(record)
+                    if bad:
+                        warnings.append(
+                            f"{person.full_name}: символы вне windows-1251 в полях {', '.join(bad)} — "
+                            f"переданы как ссылки &#N;, проверьте данные пациента."
+                        )
+                    xf.write(record)
+    return buffer.getvalue()
 
 
 # --- the fund's error reply (D3) ---------------------------------------------------------------------

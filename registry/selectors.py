@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -10,7 +12,16 @@ from django.db.models import Prefetch, Q, QuerySet
 from registry.access import get_scoped_or_404, scope
 
 from . import checkdigits
-from .models import Attachment, NsiEntry, Person, Policy, TreatmentCase, Workplace
+from .models import (
+    Attachment,
+    IdentityDocument,
+    NsiEntry,
+    Person,
+    Policy,
+    Smo,
+    TreatmentCase,
+    Workplace,
+)
 
 
 @dataclass(frozen=True)
@@ -101,3 +112,42 @@ def person_card(*, workplace: Workplace | None, person_id: int) -> PersonCard:
         warnings=warnings,
         nsi={"F008": nsi_names("F008"), "F011": nsi_names("F011")},
     )
+
+
+# --- many persons' policies and documents at once (forming) ---------------------------------------
+
+CHUNK = 5000  # persons per query of their policies, documents and attachments
+
+
+@dataclass
+class PersonRows:
+    """What a package says about its person besides the person row, for many persons in a few
+    queries: policies (with their СМО), documents, and — when asked — every attachment's (start, id,
+    МО), to tell a close cause from the next attachment. A family's lister reads these instead of
+    prefetch_related, which clones a queryset per person (a third of forming 100,000 packages)."""
+
+    policies: dict[int, list[Policy]] = field(default_factory=lambda: defaultdict(list))
+    documents: dict[int, list[IdentityDocument]] = field(default_factory=lambda: defaultdict(list))
+    history: dict[int, list[tuple[dt.date, int, int]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def person_rows(persons: Iterable[int], *, with_attachments: bool = False) -> PersonRows:
+    rows = PersonRows()
+    smos = Smo.objects.in_bulk()
+    ids = sorted(set(persons))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for policy in Policy.objects.filter(person_id__in=chunk):
+            Policy.smo.field.set_cached_value(policy, smos.get(policy.smo_id))  # type: ignore[arg-type]
+            rows.policies[policy.person_id].append(policy)
+        for document in IdentityDocument.objects.filter(person_id__in=chunk):
+            rows.documents[document.person_id].append(document)
+        if with_attachments:
+            history = Attachment.objects.filter(person_id__in=chunk).values_list(
+                "person_id", "date_from", "pk", "mo_id"
+            )
+            for person, date_from, pk, mo_id in history:
+                rows.history[person].append((date_from, pk, mo_id))
+    for entries in rows.history.values():
+        entries.sort()
+    return rows

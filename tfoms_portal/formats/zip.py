@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import stat
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import IO
 
 DEFAULT_MAX_ARCHIVE_BYTES = 100 * 1024 * 1024
 DEFAULT_MAX_ENTRIES = 1000
@@ -198,3 +200,20 @@ def write_zip(
             info.external_attr = (stat.S_IFREG | 0o644) << 16
             archive.writestr(info, content)
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def zip_entry_writer(
+    target: IO[bytes], name: str, *, date_time: tuple[int, int, int, int, int, int] | None = None
+) -> Iterator[IO[bytes]]:
+    """A ZIP of one deflated entry, written as a stream: what is written to the yielded file goes
+    compressed into `target`, so a large export never sits in memory uncompressed."""
+    check_entry_name(name)
+    info = zipfile.ZipInfo(name, date_time=date_time or time.localtime()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    with (
+        zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open(info, "w", force_zip64=True) as entry,
+    ):
+        yield entry
