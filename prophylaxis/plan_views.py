@@ -77,7 +77,10 @@ def plans_view(request: WorkplaceRequest) -> HttpResponseBase:
         plans = plans.filter(mo__code=mo_code)
     page = Paginator(plans.order_by("mo__code", "-year", "kind", "pk"), 30).get_page(request.GET.get("page"))
     counts = plan_counts(list(page.object_list))
-    rows = [(plan, [counts[plan.pk].get(code, 0) for code in STATUSES.values]) for plan in page.object_list]
+    rows = [
+        (plan, [(title, counts[plan.pk].get(code, 0)) for code, title in STATUSES.choices])
+        for plan in page.object_list
+    ]
     context: dict[str, Any] = {
         "rows": rows,
         "page": page,

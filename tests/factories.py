@@ -7,6 +7,7 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 
+from prophylaxis.models import PlanKind, PlanPerson, ProphylaxisPlan
 from registry import checkdigits
 from registry.models import (
     Attachment,
@@ -163,3 +164,20 @@ class DispensaryCardFactory(factory.django.DjangoModelFactory):
     doctor = factory.SubFactory(StaffFactory, mo=factory.SelfAttribute("..mo"))
     ds_detect = 1
     ds_detect_type = 2
+
+
+def make_plan(mo: Mo) -> ProphylaxisPlan:
+    """A plan of adult dispensarisation for IV quarter 2026 with three persons of СМО 59021: one with a
+    middle name, one without, one with a Latin one (OT "НЕТ" in PROF)."""
+    plan = ProphylaxisPlan.objects.create(
+        mo=mo, kind=PlanKind.DV1, year=2026, period_type="quarter", period_number=4
+    )
+    smo = SmoFactory(code="59021")
+    people = [("Иванов", "Иван", "Иванович"), ("Петрова", "Мария", ""), ("Сидоров", "Сергей", "John")]
+    for n, (last, first, middle) in enumerate(people):
+        person = PersonFactory(last_name=last, first_name=first, middle_name=middle, fund_person_id=1000 + n)
+        enp = checkdigits.make_enp("59", person.birth_date, person.sex, 500 + n)
+        PolicyFactory(person=person, smo=smo, enp=enp, valid_from=dt.date(2015, 1, 1))
+        DocumentFactory(person=person, number=f"12345{n}")
+        PlanPerson.objects.create(plan=plan, person=person, quarter=4, smo=smo)
+    return plan
