@@ -48,6 +48,7 @@ DISPPLAN_ENVELOPE = Envelope(
         "SV_PL_MER",
     ),
     date_tag="DATA",
+    groups={"SV_PL_MER": ("PERIOD", "DISP")},
 )
 
 # OT is "НЕТ" in PROF when the person has none or it is not Cyrillic (formats §7.1).

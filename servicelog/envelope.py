@@ -26,9 +26,9 @@ class Envelope:
     `header` and `body` name the payload keys in their order; an absent or empty key is left out
     (the XSD says whether it may be). `date_tag` is the header's date of the package (`DATE` or
     `DATA` in TAI), today's local date. `lists` maps a body key whose value is a list to the tag of
-    each item (`DATES` → `PLAN_DATE`); a value that is a mapping becomes an element of its leaves in
-    their order (`SV_PL_MER` → `PERIOD`, `DISP`). ISZL headers take LPU / LPU_TO from the payload
-    and ID from the object's GUID."""
+    each item (`DATES` → `PLAN_DATE`); `groups` maps a body key whose value is a mapping to its
+    leaves in their order (`SV_PL_MER` → `PERIOD`, `DISP`: stored JSON keeps no key order). ISZL
+    headers take LPU / LPU_TO from the payload and ID from the object's GUID."""
 
     style: Literal["tai", "iszl"]
     root: str
@@ -36,16 +36,12 @@ class Envelope:
     body: tuple[str, ...]
     date_tag: str | None = None
     lists: Mapping[str, str] = field(default_factory=dict)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     body_on_delete: bool = False
 
 
 def _add(parent: etree._Element, tag: str, value: Any, item_tag: str | None) -> None:
     if value is None or value == "" or value == []:
-        return
-    if isinstance(value, Mapping):  # a group of leaves in the given order (DISPPLAN SV_PL_MER)
-        wrapper = etree.SubElement(parent, tag)
-        for child, text in value.items():
-            _add(wrapper, child, text, None)
         return
     if isinstance(value, list | tuple):
         wrapper = etree.SubElement(parent, tag)
@@ -56,7 +52,7 @@ def _add(parent: etree._Element, tag: str, value: Any, item_tag: str | None) -> 
 
 
 def _fields(
-    parent: etree._Element, tags: Sequence[str], payload: Mapping[str, Any], lists: Mapping[str, str]
+    parent: etree._Element, tags: Sequence[str], payload: Mapping[str, Any], envelope: Envelope
 ) -> None:
     sub = etree.SubElement
     for tag in tags:
@@ -64,8 +60,11 @@ def _fields(
         if type(value) is str:  # the common case, without _add's checks (forming runs this 10⁶ times)
             if value:
                 sub(parent, tag).text = value
+        elif isinstance(value, Mapping):
+            group = sub(parent, tag)
+            _fields(group, envelope.groups[tag], value, envelope)
         elif value is not None:
-            _add(parent, tag, value, lists.get(tag))
+            _add(parent, tag, value, envelope.lists.get(tag))
 
 
 def envelope_build(
@@ -85,7 +84,7 @@ def envelope_build(
         etree.SubElement(header, "OPERATIONTYPE").text = operation
         if envelope.date_tag:
             etree.SubElement(header, envelope.date_tag).text = (today or timezone.localdate()).isoformat()
-        _fields(header, envelope.header, payload, envelope.lists)
+        _fields(header, envelope.header, payload, envelope)
         body_tag = "BODY"
     else:
         header = etree.SubElement(root, "header")
@@ -96,5 +95,5 @@ def envelope_build(
         body_tag = "body"
     if with_body:
         body = etree.SubElement(root, body_tag)
-        _fields(body, envelope.body, payload, envelope.lists)
+        _fields(body, envelope.body, payload, envelope)
     return root
