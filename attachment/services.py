@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from registry.models import Attachment, Mo, Person, Policy, Site, latest_document, policy_on
 from registry.selectors import PersonRows, person_rows
@@ -58,7 +58,7 @@ def _district_delete(ctx: SyncContext, object_id: str) -> dict[str, str]:
 # --- attachments -----------------------------------------------------------------------------------
 
 
-def _changed_attachments(mo: Mo, since: dt.date, person_id: int | None) -> list[Attachment]:
+def _changed_attachments(mo: Mo, since: dt.date, person_id: int | None) -> QuerySet[Attachment]:
     """The МО's attachments that may need telling: for one person all of them; otherwise those whose
     dates or person changed within the period, or that the fund has never been told about. Each
     with its person; its МО and districts are set from one read of each (a region has ~100 districts
@@ -73,6 +73,10 @@ def _changed_attachments(mo: Mo, since: dt.date, person_id: int | None) -> list[
             | Q(person__updated_at__date__gte=since)
             | ~told(attachment_package_type())
         )
+    return attachments
+
+
+def _loaded(attachments: QuerySet[Attachment], mo: Mo) -> list[Attachment]:
     rows = list(attachments.select_related("person").order_by("pk"))
     site_ids = {pk for a in rows for pk in (a.site_id, a.fap_site_id) if pk is not None}
     sites = Site.objects.select_related("doctor", "department__subdivision").in_bulk(site_ids)
@@ -81,10 +85,6 @@ def _changed_attachments(mo: Mo, since: dt.date, person_id: int | None) -> list[
         Attachment.site.field.set_cached_value(attachment, sites.get(attachment.site_id))  # type: ignore[arg-type]
         Attachment.fap_site.field.set_cached_value(attachment, sites.get(attachment.fap_site_id))  # type: ignore[arg-type]
     return rows
-
-
-def _person_rows(persons: set[int]) -> PersonRows:
-    return person_rows(persons, with_attachments=True)
 
 
 def _later_mo(rows: PersonRows, attachment: Attachment) -> int | None:
@@ -103,8 +103,9 @@ def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
     """The attachment packages of the МО (or of one person), each waiting for its districts."""
     package_type = attachment_package_type()
     since = ctx.today - dt.timedelta(days=settings.TFOMS_ATTACHMENT_PERIOD_DAYS)
-    attachments = _changed_attachments(ctx.mo, since, ctx.person_id)
-    related = _person_rows({a.person_id for a in attachments})
+    changed = _changed_attachments(ctx.mo, since, ctx.person_id)
+    attachments = _loaded(changed, ctx.mo)
+    related = person_rows(changed.values("person_id"), with_attachments=True)
     for attachment in attachments:
         person = attachment.person
         parents = tuple(

@@ -49,13 +49,12 @@ def _entries(plan_id: int, mo: Mo, statuses: tuple[str, ...]) -> tuple[list[Plan
     and their policies and documents (registry.selectors.person_rows)."""
     plan = ProphylaxisPlan.objects.select_related("mo").get(pk=plan_id, mo=mo)
     smos = Smo.objects.in_bulk()
-    entries = list(
-        PlanPerson.objects.filter(plan=plan, status__in=statuses).select_related("person").order_by("pk")
-    )
+    chosen = PlanPerson.objects.filter(plan=plan, status__in=statuses)
+    entries = list(chosen.select_related("person").order_by("pk"))
     for entry in entries:
         PlanPerson.plan.field.set_cached_value(entry, plan)
         PlanPerson.smo.field.set_cached_value(entry, smos.get(entry.smo_id))  # type: ignore[arg-type]
-    return entries, person_rows(e.person_id for e in entries)
+    return entries, person_rows(chosen.values("person_id"))
 
 
 def _plan_persons(ctx: SyncContext) -> Iterator[SyncObject]:
@@ -290,12 +289,9 @@ def _prof_zip(header: pf.ProfHeader, ids: list[int], today: dt.date, warnings: l
         with etree.xmlfile(entry, encoding="windows-1251") as xf, xf.element("ZL_LIST"):
             xf.write(pf.prof_zglv(header))
             for start in range(0, len(ids), CHUNK):
-                rows = list(
-                    PlanPerson.objects.filter(pk__in=ids[start : start + CHUNK])
-                    .select_related("person", "plan", "smo")
-                    .order_by("pk")
-                )
-                related = person_rows(e.person_id for e in rows)
+                chunk = PlanPerson.objects.filter(pk__in=ids[start : start + CHUNK])
+                rows = list(chunk.select_related("person", "plan", "smo").order_by("pk"))
+                related = person_rows(chunk.values("person_id"))
                 for entry_row in rows:
                     person = entry_row.person
                     record = pf.prof_record(

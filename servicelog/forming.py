@@ -151,11 +151,11 @@ def packages_form(
         status = S.FORM_ERROR if errors else S.FORMED
         person = draft.person or PersonKeys()
         packages.append(
-            Package(
+            Package(  # ids, not instances: a related-object assignment costs more than the rest
                 uuid=package_uuid,
-                service=run.service,
-                run=run,
-                mo=mo,
+                service_id=run.service_id,
+                run_id=run.pk,
+                mo_id=mo.pk if mo is not None else None,
                 package_type=package_type,
                 operation=draft.operation,
                 status=status,
@@ -174,23 +174,50 @@ def packages_form(
             )
         )
     bulk_insert(Package, packages)
-    bulk_insert(
-        LogEntry,
-        skipped
-        + [
-            LogEntry(
-                run=run,
-                package=p,
-                mo=mo,
-                level=LOG_LEVELS.get(p.status, LogEntry.Level.INFO),
-                message=p.result,
-            )
-            for p in packages
-        ],
-    )
+    LogEntry.objects.bulk_create(skipped)
+    _log_formed(packages, now)
     if any(p.status == S.FORMED for p in packages):
         _kick_on_commit()
     return packages
+
+
+def _log_formed(packages: list[Package], now: dt.datetime) -> None:
+    """Each package's line in its run's log (its result). On PostgreSQL one INSERT … SELECT from the
+    packages just stored: no Python object per line."""
+    if not packages:
+        return
+    if connection.vendor != "postgresql":
+        bulk_insert(
+            LogEntry,
+            [
+                LogEntry(
+                    run_id=p.run_id,
+                    package_id=p.pk,
+                    mo_id=p.mo_id,
+                    level=LOG_LEVELS.get(p.status, LogEntry.Level.INFO),
+                    message=p.result,
+                )
+                for p in packages
+            ],
+        )
+        return
+    errors = [status for status, level in LOG_LEVELS.items() if level == LogEntry.Level.ERROR]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {LogEntry._meta.db_table} (at, run_id, package_id, mo_id, level, message)
+            SELECT %(now)s, run_id, id, mo_id,
+                CASE WHEN status = ANY(%(errors)s) THEN %(error)s ELSE %(info)s END, result
+            FROM {Package._meta.db_table} WHERE id = ANY(%(ids)s) ORDER BY id
+            """,
+            {
+                "now": now,
+                "errors": [str(e) for e in errors],
+                "error": LogEntry.Level.ERROR,
+                "info": LogEntry.Level.INFO,
+                "ids": [p.pk for p in packages],
+            },
+        )
 
 
 def latest_packages(package_type: str, object_ids: Sequence[str]) -> dict[str, Package]:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import operator
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.utils import timezone
 
 M = TypeVar("M", bound=models.Model)
 
@@ -43,17 +45,24 @@ def _text(value: Any) -> str:
     return _escape(str(value))
 
 
+def _nullable(write: Callable[[Any], str]) -> Callable[[Any], str]:
+    return lambda value: "\\N" if value is None else write(value)
+
+
 def _column(field: models.Field) -> Callable[[Any], str]:  # type: ignore[type-arg]
-    """How one field's Python value becomes COPY text."""
+    """How one field's Python value becomes COPY text: one small function per column, chosen once
+    (forming writes 30 columns of 100,000 rows)."""
     if isinstance(field, models.JSONField):
         encoder = field.encoder
-
-        def as_json(value: Any) -> str:
-            if value is None:
-                return "\\N"
-            return _escape(json.dumps(value, ensure_ascii=False, cls=encoder))
-
-        return as_json
+        return _nullable(lambda value: _escape(json.dumps(value, ensure_ascii=False, cls=encoder)))
+    if isinstance(field, models.CharField | models.TextField):
+        return _nullable(_escape)
+    if isinstance(field, models.BooleanField):
+        return _nullable(lambda value: "t" if value else "f")
+    if isinstance(field, models.IntegerField | models.ForeignKey | models.UUIDField):
+        return _nullable(str)
+    if isinstance(field, models.DateField):  # DateTimeField too
+        return _nullable(lambda value: value.isoformat())
     return _text
 
 
@@ -69,7 +78,14 @@ def bulk_insert(model: type[M], objects: Sequence[M], *, batch_size: int = 5000)
     pk = meta.pk
     assert pk is not None
     fields = [f for f in meta.concrete_fields if f is not pk]
-    writers = [(f if _auto(f) else None, f.attname, _column(f)) for f in fields]
+    now = timezone.now()
+    for field in fields:  # auto_now(_add): one timestamp for the whole call, as bulk_create's pre_save
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for obj in objects:
+                setattr(obj, field.attname, now)
+    getter = operator.attrgetter(*(f.attname for f in fields))
+    values = getter if len(fields) > 1 else lambda obj: (getter(obj),)
+    writers = [_column(f) for f in fields]
     table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in [pk, *fields])
     with connection.cursor() as cursor:
@@ -84,12 +100,8 @@ def bulk_insert(model: type[M], objects: Sequence[M], *, batch_size: int = 5000)
             rows = zip(objects[start : start + batch_size], ids[start : start + batch_size], strict=True)
             for obj, new_id in rows:
                 setattr(obj, pk.attname, new_id)
-                line = [str(new_id)]
-                for auto, attname, write in writers:
-                    value = auto.pre_save(obj, add=True) if auto is not None else getattr(obj, attname)
-                    line.append(write(value))
-                buffer.write("\t".join(line))
-                buffer.write("\n")
+                texts = [write(value) for write, value in zip(writers, values(obj), strict=True)]
+                buffer.write(f"{new_id}\t{chr(9).join(texts)}\n")
             buffer.seek(0)
             sql = f"COPY {table} ({columns}) FROM STDIN"
             began = time.monotonic()
@@ -100,7 +112,3 @@ def bulk_insert(model: type[M], objects: Sequence[M], *, batch_size: int = 5000)
         obj._state.adding = False
         obj._state.db = connection.alias
     return list(objects)
-
-
-def _auto(field: models.Field) -> bool:  # type: ignore[type-arg]
-    return bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))

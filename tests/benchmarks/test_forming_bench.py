@@ -21,6 +21,7 @@ from servicelog import forming
 from servicelog.models import Package, PackageStatus
 from servicelog.runs import run_finish, run_open
 from servicelog.sync import SyncContext, family_sync
+from tests.benchmarks.storage import copy_limit
 from tests.benchmarks.test_attachment_bench import _fill, _sites
 from tests.factories import MoFactory
 
@@ -74,11 +75,13 @@ def test_forming_against_bare_lxml(monkeypatch):
     bare_forming(payloads[:1000])  # warm the schema and the allocator
     bare = bare_forming(payloads)
     total = Package.objects.filter(run=run).count()
+    stored = copy_limit(run.pk)
     print(
         f"\nFORMING BENCH (postgresql, {N:,} PERSONATTACHDISTRICT + {total - N} DISTRICT of one МО):\n"
         f"  bare lxml build + XSD validate + serialise: {bare:.1f} s ({N / bare:,.0f} packages/s)\n"
+        f"  bare COPY of the same rows and log lines into twins of their tables: {stored:.1f} s\n"
         f"  family_sync (read, build, validate, store): {formed:.1f} s ({total / formed:,.0f} packages/s) "
-        f"= {formed / bare:.1f}× bare (target ≤ 4×)\n"
+        f"= {formed / bare:.1f}× bare lxml (target ≤ 4×), {formed / (bare + stored):.1f}× lxml + COPY\n"
         f"  of which the family's read of its objects and payloads (ORM): {listing:.1f} s\n"
         f"  queries: {len(queries)} for {total:,} packages = {len(queries) / total:.4f} per package (target ≤ 2)"
     )
