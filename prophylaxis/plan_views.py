@@ -63,6 +63,7 @@ def _persons_context(request: WorkplaceRequest, plan: ProphylaxisPlan) -> dict[s
         "statuses": STATUSES.choices,
         "page": Paginator(persons, 50).get_page(request.GET.get("ppage")),
         "can_send": request.workplace is not None and request.workplace.role in SENDERS,
+        "files": plan.exports.order_by("-created_at", "-pk")[:10],
     }
 
 

@@ -17,7 +17,8 @@ from prophylaxis.plans import ExportRequest, PlanRefused, error_reply_load, plan
 from servicelog.inbox import inbound_handle
 from servicelog.models import Package, RunResult
 from servicelog.relay import relay_run
-from tests.factories import SmoFactory, UserFactory
+from registry.checkdigits import make_enp
+from tests.factories import PolicyFactory, SmoFactory, UserFactory
 from tfoms_emulator.prof import answer_prof
 from tfoms_portal import messaging
 from tfoms_portal.formats.xml import load_schema, validate
@@ -186,3 +187,44 @@ def test_error_reply_of_another_mo_is_not_found(plan, mo_b):
     with pytest.raises(PlanRefused, match="не найдена"):
         error_reply_load(mo=mo_b, name="ERR_1.xml", data=_oshib(export.file_name, []), user=None)
     assert PlanExport.objects.get(pk=export.pk).reply_loaded_at is None
+
+
+def test_dpm_archive_golden_file(mo_a, monkeypatch):
+    """C3: the S_DPM archive of a send, byte for byte (the DISPPLAN messages as sent, in order)."""
+    from django.utils import timezone
+
+    from prophylaxis.models import PlanKind, ProphylaxisPlan
+    from tests.factories import PersonFactory
+
+    fixed = dt.datetime(2026, 12, 1, 5, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: fixed)
+    mo_a.oid = "1.2.643.5.1.13.13.12.2.59.5907"
+    mo_a.save()
+    plan = ProphylaxisPlan.objects.create(mo=mo_a, kind=PlanKind.OPV, year=2026)
+    smo = SmoFactory(code="59021")
+    for n in range(2):
+        person = PersonFactory(
+            pk=900_001 + n,
+            last_name="Тестова",
+            first_name="Анна",
+            middle_name="",
+            fund_person_id=77 + n,
+            snils="11223344595",
+            birth_place="г. Пермь",
+        )
+        PolicyFactory(person=person, smo=smo, enp=make_enp("59", person.birth_date, person.sex, 900 + n))
+        PlanPerson.objects.create(pk=900_101 + n, plan=plan, person=person, smo=smo)
+    result = plan_send(plan=plan, user=UserFactory())
+    assert result.archive.file_name == "S_DPM590001T5926121"
+    with zipfile.ZipFile(io.BytesIO(bytes(result.archive.content))) as z:
+        content = z.read("S_DPM590001T5926121.xml")
+    assert content == (GOLDEN / "S_DPM590001T5926121.xml").read_bytes()
+
+
+def test_characters_outside_cp1251_are_reported(plan):
+    """D2: a character windows-1251 cannot hold is named in the result, not dropped silently."""
+    entry = plan.persons.order_by("pk").first()
+    entry.person.first_name = "Zoë"  # ë is not in windows-1251
+    entry.person.save()
+    result = _export(plan)
+    assert any("вне windows-1251" in w and entry.person.last_name in w for w in result.warnings)
