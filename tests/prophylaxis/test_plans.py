@@ -14,10 +14,10 @@ from lxml import etree
 from prophylaxis.models import PlanExport, PlanPerson
 from prophylaxis.plan_formats import DISPPLAN_XSD
 from prophylaxis.plans import ExportRequest, PlanRefused, error_reply_load, plan_send, plans_export
+from registry.checkdigits import make_enp
 from servicelog.inbox import inbound_handle
 from servicelog.models import Package, RunResult
 from servicelog.relay import relay_run
-from registry.checkdigits import make_enp
 from tests.factories import PolicyFactory, SmoFactory, UserFactory
 from tfoms_emulator.prof import answer_prof
 from tfoms_portal import messaging
