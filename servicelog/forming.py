@@ -20,7 +20,7 @@ from django.utils import timezone
 from lxml import etree
 
 from registry.models import Mo
-from tfoms_portal.bulk import bulk_insert
+from tfoms_portal.db import bulk_insert
 from tfoms_portal.formats.xml import Schema, load_schema, validate
 
 from .envelope import envelope_build

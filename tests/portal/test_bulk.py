@@ -1,4 +1,4 @@
-"""tfoms_portal.bulk: forming writes its packages with COPY on PostgreSQL (issue 10 item 6). What goes
+"""tfoms_portal.db.bulk_insert: forming writes its packages with COPY on PostgreSQL (issue 10 item 6). What goes
 in must come back exactly — text with the characters COPY escapes, JSON, NULLs, auto_now_add — and
 the rows get their ids like bulk_create's."""
 
@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from servicelog.models import LogEntry, Package, PackageStatus, Service
-from tfoms_portal.bulk import bulk_insert
+from tfoms_portal.db import bulk_insert
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
