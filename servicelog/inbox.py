@@ -79,7 +79,7 @@ def inbound_handle(message: messaging.InMessage) -> None:
         try:
             with transaction.atomic():
                 inbox = InboundMessage.objects.create(
-                    source=message.queue, message_id=message.message_id[:64]
+                    source=message.queue, message_id=message.message_id
                 )
         except IntegrityError:
             log_write(

@@ -306,7 +306,9 @@ class InboundMessage(models.Model):
     """Every message taken from the fund's queues, once: a redelivery hits the unique key."""
 
     source = models.CharField("очередь", max_length=128)
-    message_id = models.CharField("message_id", max_length=64)
+    # AMQP message_id is a short string (≤ 255 bytes): kept whole, so two ids with a common prefix
+    # are never taken for one (issue 19 item 4).
+    message_id = models.CharField("message_id", max_length=255)
     received_at = models.DateTimeField("получено", auto_now_add=True)
     package = models.ForeignKey(
         Package, verbose_name="пакет", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

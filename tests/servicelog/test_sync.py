@@ -333,3 +333,27 @@ def test_type_titles_are_russian_everywhere_a_type_is_shown():
 def test_a_package_type_names_one_way_to_be_built():
     with pytest.raises(ValueError):
         pkg_registry.PackageType("BAD", "x", 1, None)
+
+
+def test_long_message_ids_with_a_common_prefix_are_two_messages(mo_a):
+    """Issue 19 item 4: ids were cut to 64 characters, so a different message with the same prefix
+    was skipped as already processed."""
+    seen = []
+    pkg_registry.register_inbound_type(
+        pkg_registry.InboundType(
+            "TOYIN", "tfoms_auto", None, lambda package, root: seen.append(root.findtext("BODY/NAME"))
+        )
+    )
+    prefix = "X" * 70
+    try:
+        for n, name in enumerate(["первое", "второе"]):
+            body = f"<TOYIN><HEADER><OPERATIONTYPE>Insert</OPERATIONTYPE></HEADER><BODY><NAME>{name}</NAME></BODY></TOYIN>"
+            inbound_handle(
+                messaging.InMessage(
+                    queue="tfoms.to_mis", body=body.encode(), message_id=f"{prefix}{n}", type="TOYIN"
+                )
+            )
+    finally:
+        pkg_registry.unregister_inbound_type("TOYIN")
+    assert seen == ["первое", "второе"]
+    assert sorted(InboundMessage.objects.values_list("message_id", flat=True)) == [f"{prefix}0", f"{prefix}1"]
