@@ -15,6 +15,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from lxml import etree
 
+from registry.models import Mo
 from tfoms_portal import messaging
 from tfoms_portal.formats.xml import XmlRejected, load_schema, parse_xml, validate
 
@@ -78,9 +79,7 @@ def inbound_handle(message: messaging.InMessage) -> None:
     with transaction.atomic():
         try:
             with transaction.atomic():
-                inbox = InboundMessage.objects.create(
-                    source=message.queue, message_id=message.message_id
-                )
+                inbox = InboundMessage.objects.create(source=message.queue, message_id=message.message_id)
         except IntegrityError:
             log_write(
                 run=receiving_run(DEFAULT_SERVICE),
@@ -102,22 +101,24 @@ def inbound_handle(message: messaging.InMessage) -> None:
 # --- the fund's answers to our packages ------------------------------------------------------
 
 
+def _answered(message_id: str) -> Package | None:
+    """Our outbound package an ANSWER names (locked: its status changes in this transaction)."""
+    try:
+        answered_uuid = uuid.UUID(message_id.strip())
+    except ValueError:
+        return None
+    return Package.objects.select_for_update().filter(uuid=answered_uuid, direction=Direction.OUT).first()
+
+
 def _answer_apply(message: messaging.InMessage, root: etree._Element, inbox: InboundMessage) -> None:
     errors = validate(root, load_schema(ANSWER_XSD))
-    if errors:
-        _reject_unreadable(message, inbox, errors, package_type="ANSWER")
+    if errors:  # said to the МО of the package it answers, when it names one of ours
+        answered = _answered(root.findtext("HEADER/MESSAGE_ID") or "")
+        mo = answered.mo if answered is not None else None
+        _reject_unreadable(message, inbox, errors, package_type="ANSWER", mo=mo)
         return
     answer = answer_parse(root)
-    answered_uuid: uuid.UUID | None
-    try:
-        answered_uuid = uuid.UUID(answer.message_id)
-    except ValueError:
-        answered_uuid = None
-    package = (
-        Package.objects.select_for_update().filter(uuid=answered_uuid, direction=Direction.OUT).first()
-        if answered_uuid
-        else None
-    )
+    package = _answered(answer.message_id)
     if package is None:
         _reject_unreadable(
             message,
@@ -175,7 +176,9 @@ def _payload_of(root: etree._Element) -> dict[str, Any]:
     return payload
 
 
-def _inbound_package(message: messaging.InMessage, root: etree._Element | None, package_type: str) -> Package:
+def _inbound_package(
+    message: messaging.InMessage, root: etree._Element | None, package_type: str, mo: Mo | None = None
+) -> Package:
     try:
         package_uuid = uuid.UUID(message.message_id)
     except ValueError:
@@ -189,6 +192,7 @@ def _inbound_package(message: messaging.InMessage, root: etree._Element | None, 
         uuid=package_uuid,
         service=Service.objects.get(code=inbound.service if inbound else DEFAULT_SERVICE),
         direction=Direction.IN,
+        mo=mo,
         package_type=package_type[:64] or "НЕИЗВЕСТНЫЙ",
         operation=operation if operation in Operation.values else Operation.INSERT,
         payload=payload,
@@ -226,9 +230,13 @@ def _reject(message: messaging.InMessage, package: Package, errors: list[str], c
 
 
 def _reject_unreadable(
-    message: messaging.InMessage, inbox: InboundMessage, errors: list[str], package_type: str = ""
+    message: messaging.InMessage,
+    inbox: InboundMessage,
+    errors: list[str],
+    package_type: str = "",
+    mo: Mo | None = None,
 ) -> None:
-    package = _inbound_package(message, None, package_type or message.type)
+    package = _inbound_package(message, None, package_type or message.type, mo)
     inbox.package = package
     inbox.save(update_fields=["package"])
     _reject(message, package, errors, CODE_INVALID)

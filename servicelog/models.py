@@ -287,7 +287,10 @@ class LogEntry(models.Model):
     level = models.CharField("вид", max_length=8, choices=Level.choices, default=Level.INFO)
     message = models.TextField("сообщение")
 
-    REGION_WIDE_WHEN_NULL = True  # a line about no МО in particular is part of every viewer's log
+    # A line that names no МО (the fund's unreadable message, a region run's own lines) is the ЦОД
+    # admin's only: it may quote a rejected message about any МО's patient (issue 19 item 3). An МО's
+    # users see the lines of their МО, also inside region-wide runs.
+    REGION_WIDE_WHEN_NULL = False
 
     class Meta:
         verbose_name = "запись журнала"

@@ -1,5 +1,5 @@
-"""tfoms_portal.db.bulk_insert: forming writes its packages with COPY on PostgreSQL (issue 10 item 6). What goes
-in must come back exactly — text with the characters COPY escapes, JSON, NULLs, auto_now_add — and
+"""tfoms_portal.db.bulk_insert: forming writes its packages with COPY on PostgreSQL (issue 10 item 6).
+What goes in must come back exactly — text with the characters COPY escapes, JSON, NULLs, auto_now_add — and
 the rows get their ids like bulk_create's."""
 
 from __future__ import annotations

@@ -347,7 +347,8 @@ def test_long_message_ids_with_a_common_prefix_are_two_messages(mo_a):
     prefix = "X" * 70
     try:
         for n, name in enumerate(["первое", "второе"]):
-            body = f"<TOYIN><HEADER><OPERATIONTYPE>Insert</OPERATIONTYPE></HEADER><BODY><NAME>{name}</NAME></BODY></TOYIN>"
+            header = "<HEADER><OPERATIONTYPE>Insert</OPERATIONTYPE></HEADER>"
+            body = f"<TOYIN>{header}<BODY><NAME>{name}</NAME></BODY></TOYIN>"
             inbound_handle(
                 messaging.InMessage(
                     queue="tfoms.to_mis", body=body.encode(), message_id=f"{prefix}{n}", type="TOYIN"
