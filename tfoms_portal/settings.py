@@ -93,6 +93,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # No process may hang on the database (issue 19 item 7): a connection is refused after
+    # DB_CONNECT_TIMEOUT_SECONDS; a peer that stops answering is dropped by TCP keepalives and
+    # tcp_user_timeout; the server ends a statement after DB_STATEMENT_TIMEOUT_SECONDS and a session
+    # left idle inside a transaction (locks held) after DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS — longer
+    # than the relay's wait for the broker's confirms, which happens inside its transaction.
+    _statement_ms = env.int("DB_STATEMENT_TIMEOUT_SECONDS", default=600) * 1000
+    _idle_ms = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", default=300) * 1000
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env.int("DB_CONNECT_TIMEOUT_SECONDS", default=10),
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+            "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_SECONDS", default=60) * 1000,
+            "options": f"-c statement_timeout={_statement_ms} -c idle_in_transaction_session_timeout={_idle_ms}",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
