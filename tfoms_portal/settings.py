@@ -108,7 +108,9 @@ else:
             "keepalives_interval": 10,
             "keepalives_count": 3,
             "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_SECONDS", default=60) * 1000,
-            "options": f"-c statement_timeout={_statement_ms} -c idle_in_transaction_session_timeout={_idle_ms}",
+            "options": (
+                f"-c statement_timeout={_statement_ms} -c idle_in_transaction_session_timeout={_idle_ms}"
+            ),
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
