@@ -19,6 +19,7 @@ from .statuses import STATUS_MESSAGES, InvalidTransition, log_write, package_set
 
 S = PackageStatus
 PENDING = (S.FORMED, S.SEND_ERROR)
+HELD_AFTER_REFUSAL = "принят брокером, но предшествующий пакет отклонён: будет отправлен снова после него"
 
 
 @dataclass
@@ -187,11 +188,21 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
         for p in batch
     ]
     outcomes = {o.message_id: o for o in backend.publish(messages)}
-    sent = [p for p in batch if outcomes[p.message_id].ok]
-    failed = [p for p in batch if not outcomes[p.message_id].ok]
+    # Order within the key (DESIGN §3, issue 19 item 2): only what precedes the first refusal counts
+    # as sent. The refused packages wait for their retry; a later one the broker did take stays
+    # Сформирован behind them and goes again after them, in order (its copy carries the same
+    # message_id, so the fund can tell it from a new message).
+    first_refused = next((i for i, p in enumerate(batch) if not outcomes[p.message_id].ok), len(batch))
+    sent = batch[:first_refused]
+    failed = [p for p in batch[first_refused:] if not outcomes[p.message_id].ok]
     Attempt.objects.bulk_create(
-        Attempt(package=p, kind=Attempt.Kind.PUBLISH, ok=False, detail=outcomes[p.message_id].error)
-        for p in failed
+        Attempt(
+            package=p,
+            kind=Attempt.Kind.PUBLISH,
+            ok=outcomes[p.message_id].ok,
+            detail=outcomes[p.message_id].error or HELD_AFTER_REFUSAL,
+        )
+        for p in batch[first_refused:]
     )
     if sent:
         _mark_sent(sent)
