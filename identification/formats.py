@@ -122,13 +122,19 @@ def _text(values: dict[str, Any], name: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def response_rows(data: bytes) -> list[ResponseRow]:
+def response_rows(data: bytes, *, max_rows: int | None = None) -> list[ResponseRow]:
     """Every row of a response DBF, validated first: a broken file or any bad value refuses the whole
-    file (nothing is applied from a file we cannot read completely)."""
+    file (nothing is applied from a file we cannot read completely). `max_rows` bounds the file by its
+    request: the header's count is checked before a single row is read."""
     try:
         table = read_dbf(data)
     except DbfRejected as exc:
         raise ResponseRejected(str(exc)) from exc
+    if max_rows is not None and table.record_count > max_rows:
+        raise ResponseRejected(
+            f"в файле {table.record_count} записей, а ответ на этот пакет может содержать не более "
+            f"{max_rows} (по записям запроса); файл не соответствует запросу."
+        )
     names = set(table.field_names)
     aliases = {alias: name for name, alias in DOC_ALIASES.items() if name not in names and alias in names}
     missing = [n for n in REQUEST_NAMES if n not in names and n not in aliases.values()] + [

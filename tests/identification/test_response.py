@@ -306,3 +306,18 @@ def test_a_refused_file_is_logged_for_its_own_mo(package, mo_a):
     run = run_open("ident_responses")
     identification_responses_collect(run=run)
     assert run.log.get(level="error").mo == mo_a
+
+
+def test_a_response_far_larger_than_its_request_is_refused(package, smo):
+    """Issue 19 item 6: a file with thousands of duplicate rows matching one record was loaded whole
+    (junk rows stored, the page grew to megabytes). A response is bounded by its request."""
+    from identification.services import ResponseRefused, identification_response_load, response_rows_limit
+
+    rows = request_rows(package)
+    limit = response_rows_limit(len(rows))
+    data = response_dbf([identified(rows[0])] * (limit + 1))
+    with pytest.raises(ResponseRefused, match=f"не более {limit}"):
+        identification_response_load(file_name=f"{package.name}.DBF", data=data)
+    package.refresh_from_db()
+    assert package.response_loaded_at is None and package.unmatched_rows == []
+    assert load(package, response_dbf([identified(rows[0])] * limit)).unmatched == limit - 1  # at the bound
