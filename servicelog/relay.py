@@ -211,18 +211,26 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
     for package in failed:
         stats.failed += 1
         package.send_attempts += 1
-        if package.send_attempts < settings.TFOMS_SEND_MAX_ATTEMPTS:
-            package.next_attempt_at = now + _retry_delay(package.send_attempts)
-        else:
-            package.next_attempt_at = None
+        failing_since = (
+            package.attempts.filter(kind=Attempt.Kind.PUBLISH, ok=False)
+            .order_by("at")
+            .values_list("at", flat=True)
+            .first()
+            or now
+        )
+        retry_until = failing_since + timedelta(hours=settings.TFOMS_SEND_RETRY_FOR_HOURS)
+        next_at = now + _retry_delay(package.send_attempts)
+        package.next_attempt_at = next_at if next_at <= retry_until else None
         package.save(update_fields=["send_attempts", "next_attempt_at"])
         package_set_status(package, S.SEND_ERROR, errors=[outcomes[package.message_id].error])
         if package.next_attempt_at is None:
+            hours = (now - failing_since).total_seconds() / 3600
             log_write(
                 package=package,
                 run=package.run,
                 level=LogEntry.Level.WARNING,
-                message=f"Автоматические повторы исчерпаны ({package.send_attempts}): пакет ждёт решения "
-                f"администратора (повторная отправка или «Не отправлять пакет»).",
+                message=f"Автоматические повторы исчерпаны: пакет не отправляется {hours:.1f} ч "
+                f"(попыток {package.send_attempts}, предел {settings.TFOMS_SEND_RETRY_FOR_HOURS:g} ч) и ждёт "
+                f"решения администратора (повторная отправка или «Не отправлять пакет»).",
             )
     return stats

@@ -206,7 +206,9 @@ TFOMS_CONSUMER_PREFETCH = env.int("TFOMS_CONSUMER_PREFETCH", default=50)
 # Automatic retries of "Ошибка отправки": back-off doubling from the base up to the max, then a person.
 TFOMS_SEND_RETRY_BASE_SECONDS = env.int("TFOMS_SEND_RETRY_BASE_SECONDS", default=30)
 TFOMS_SEND_RETRY_MAX_SECONDS = env.int("TFOMS_SEND_RETRY_MAX_SECONDS", default=3600)
-TFOMS_SEND_MAX_ATTEMPTS = env.int("TFOMS_SEND_MAX_ATTEMPTS", default=10)
+# Automatic retries of an "Ошибка отправки" go on this long after its first failure (issue 19 item 8:
+# a count of attempts ended them after ~3 h of an outage); then the package waits for a person.
+TFOMS_SEND_RETRY_FOR_HOURS = env.float("TFOMS_SEND_RETRY_FOR_HOURS", default=72.0)
 # Days after which old finished packages lose their personal data (body, data); metadata stays (C9).
 TFOMS_PACKAGE_BODY_RETENTION_DAYS = env.int("TFOMS_PACKAGE_BODY_RETENTION_DAYS", default=365)
 # A sent package without the fund's answer for this many hours is shown "нет ответа N ч" and reported.

@@ -124,7 +124,7 @@ def test_do_not_send_never_goes(mo_a, sites, locmem):
 def test_unroutable_publish_is_a_send_error_with_retries_then_a_person(mo_a, sites, locmem, settings):
     service_execute("tfoms_auto", mo=mo_a)
     settings.TFOMS_QUEUE_PREFIX = "missing."  # the packages' queue does not exist any more
-    settings.TFOMS_SEND_MAX_ATTEMPTS = 2
+    settings.TFOMS_SEND_RETRY_FOR_HOURS = 0.5  # retries stop once the failure lasts half an hour
     relay_run()
     first = Package.objects.filter(package_type="DISTRICT").order_by("sequence").first()
     assert first.status == S.SEND_ERROR and first.send_attempts == 1
@@ -133,13 +133,19 @@ def test_unroutable_publish_is_a_send_error_with_retries_then_a_person(mo_a, sit
     relay_run()  # not due yet: nothing happens
     assert Attempt.objects.filter(package=first).count() == 1
     Package.objects.filter(package_type="DISTRICT").update(next_attempt_at=timezone.now())
+    relay_run()  # a minute later: still within the half hour
+    first.refresh_from_db()
+    assert first.send_attempts == 2 and first.next_attempt_at is not None
+    Attempt.objects.filter(package=first).update(at=timezone.now() - dt.timedelta(hours=1))
+    Package.objects.filter(package_type="DISTRICT").update(next_attempt_at=timezone.now())
     relay_run()
     first.refresh_from_db()
-    assert first.send_attempts == 2 and first.next_attempt_at is None
-    assert first.log.filter(message__startswith="Автоматические повторы исчерпаны").exists()
+    assert first.send_attempts == 3 and first.next_attempt_at is None
+    note = first.log.get(message__startswith="Автоматические повторы исчерпаны").message
+    assert "не отправляется 1.0 ч" in note and "предел 0.5 ч" in note
     settings.TFOMS_QUEUE_PREFIX = ""
     relay_run()  # left for a person: no more automatic attempts
-    assert Attempt.objects.filter(package=first).count() == 2
+    assert Attempt.objects.filter(package=first).count() == 3
     assert statuses() == [S.SEND_ERROR] * 3
 
 
