@@ -7,6 +7,7 @@ Only a database failure propagates, so the message stays unacked and comes back 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from typing import Any
@@ -74,8 +75,23 @@ def receiving_run(service_code: str) -> ServiceRun:
     return run
 
 
+def storable(text: str) -> str:
+    """Text PostgreSQL can hold: a NUL (which no text column accepts) is kept as the four characters
+    \\x00, so a hostile message is stored as evidence instead of failing like a database outage
+    and coming back for ever (G7, issue 16)."""
+    return text.replace("\x00", "\\x00")
+
+
+def _storable_message(message: messaging.InMessage) -> messaging.InMessage:
+    fields = ("queue", "message_id", "type")
+    if not any("\x00" in getattr(message, name) for name in fields):
+        return message
+    return dataclasses.replace(message, **{name: storable(getattr(message, name)) for name in fields})
+
+
 def inbound_handle(message: messaging.InMessage) -> None:
     """Apply one inbound message, once. Called by the consumer, which acks after this returns."""
+    message = _storable_message(message)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -196,7 +212,7 @@ def _inbound_package(
         package_type=package_type[:64] or "НЕИЗВЕСТНЫЙ",
         operation=operation if operation in Operation.values else Operation.INSERT,
         payload=payload,
-        body=message.body.decode("utf-8", errors="replace")[:1_000_000],
+        body=storable(message.body.decode("utf-8", errors="replace")[:1_000_000]),
         content_hash=content_hash(package_type, message.message_id, payload),
         object_id=message.message_id[:64],
     )
@@ -225,6 +241,7 @@ def _answer_fund(message: messaging.InMessage, package: Package, errors: list[tu
 
 
 def _reject(message: messaging.InMessage, package: Package, errors: list[str], code: int) -> None:
+    errors = [storable(error) for error in errors]
     package_set_status(package, S.REJECTED, errors=errors)
     _answer_fund(message, package, [(code, text) for text in errors])
 

@@ -1,0 +1,52 @@
+"""Issue 16 (G7): a message whose bytes PostgreSQL text cannot hold (a NUL) is stored as the evidence
+of a rejected message and acknowledged — never taken for "the database is down" and requeued for ever
+ahead of the fund's real answers."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from servicelog.inbox import inbound_handle
+from servicelog.models import InboundMessage, Package, PackageStatus
+from tfoms_portal import messaging
+
+pytestmark = [pytest.mark.django_db]
+
+
+@pytest.mark.parametrize(
+    ("queue", "body", "message_id", "kind"),
+    [
+        ("tfoms.to_mis.answer", b"<POLIS>\x00</POLIS>", None, "ANSWER"),
+        ("tfoms.to_mis", b"<POLIS>\x00</POLIS>", None, "POLIS"),
+        ("tfoms.to_mis", b"<POLIS><A>x</A></POLIS>", "id-with-\x00-nul", "PO\x00LIS"),
+        ("tfoms.to_mis", b"\xff\xfe\x00\x00 not xml at all \x00", None, ""),
+    ],
+)
+def test_unstorable_bytes_are_rejected_and_kept(queue, body, message_id, kind):
+    message = messaging.InMessage(
+        queue=queue, body=body, message_id=message_id or str(uuid.uuid4()), type=kind
+    )
+    inbound_handle(message)  # no exception: the consumer acks it
+    package = Package.objects.get(direction="in")
+    assert package.status == PackageStatus.REJECTED
+    stored = package.body + package.package_type + package.result + InboundMessage.objects.get().message_id
+    assert "\x00" not in stored and "\\x00" in stored  # the evidence, escaped
+    inbound_handle(message)  # the same message again: recognised, no second package
+    assert Package.objects.filter(direction="in").count() == 1
+    assert InboundMessage.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_poison_on_postgresql_is_not_requeued(settings):
+    """The probe's case on the real database: 60 NUL messages were requeued 342 times in 60 s."""
+    settings.TFOMS_AMQP_URL = ""
+    messaging.reset_backend()
+    backend = messaging.get_backend()
+    queue = messaging.queue_name(messaging.TO_MIS_ANSWER)
+    for _ in range(3):
+        backend.deliver(queue, b"<POLIS>\x00</POLIS>", {"type": "ANSWER", "message_id": str(uuid.uuid4())})
+    backend.drain([queue], inbound_handle)
+    assert Package.objects.filter(direction="in", status=PackageStatus.REJECTED).count() == 3
+    messaging.reset_backend()
