@@ -83,10 +83,14 @@ def storable(text: str) -> str:
 
 
 def _storable_message(message: messaging.InMessage) -> messaging.InMessage:
-    fields = ("queue", "message_id", "type")
-    if not any("\x00" in getattr(message, name) for name in fields):
+    if "\x00" not in message.queue + message.message_id + message.type:
         return message
-    return dataclasses.replace(message, **{name: storable(getattr(message, name)) for name in fields})
+    return dataclasses.replace(
+        message,
+        queue=storable(message.queue),
+        message_id=storable(message.message_id),
+        type=storable(message.type),
+    )
 
 
 def inbound_handle(message: messaging.InMessage) -> None:
