@@ -12,7 +12,7 @@ import logging
 import uuid
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from lxml import etree
 
@@ -282,9 +282,11 @@ def _package_apply(message: messaging.InMessage, root: etree._Element, inbox: In
     except InboundRejected as exc:
         _reject(message, package, exc.errors, exc.code)
         return
-    except DatabaseError:
-        raise  # the database is the problem, not the message: it stays unacked and comes back
-    except Exception as exc:  # a handler bug must not turn one message into a requeue loop
+    except (OperationalError, InterfaceError):
+        raise  # the database is down, not the message bad: it stays unacked and comes back
+    except Exception as exc:
+        # A handler bug or any other database error (a value a column refuses, a broken constraint)
+        # is this message's: its savepoint is rolled back and it is rejected, never requeued (G7).
         logger.exception("handler of %s failed", package_type)
         _reject(message, package, [f"Внутренняя ошибка обработки: {type(exc).__name__}: {exc}"], 999)
         return

@@ -50,3 +50,33 @@ def test_poison_on_postgresql_is_not_requeued(settings):
     backend.drain([queue], inbound_handle)
     assert Package.objects.filter(direction="in", status=PackageStatus.REJECTED).count() == 3
     messaging.reset_backend()
+
+
+@pytest.mark.postgres  # SQLite casts the text to 0 instead of refusing it
+def test_a_handler_database_error_rejects_the_message_instead_of_requeueing(mo_a):
+    """Only our database being down leaves a message unacknowledged: a value the database refuses
+    inside a handler is this message's fault (G7)."""
+    from django.db import connection
+
+    from servicelog import registry as pkg_registry
+
+    def handler(package, root):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CAST('not a number' AS integer)")  # DataError
+
+    pkg_registry.register_inbound_type(pkg_registry.InboundType("TOYBAD", "tfoms_auto", None, handler))
+    try:
+        message = messaging.InMessage(
+            queue="tfoms.to_mis",
+            body=b"<TOYBAD><X>1</X></TOYBAD>",
+            message_id=str(uuid.uuid4()),
+            type="TOYBAD",
+        )
+        inbound_handle(message)  # no exception: acked
+    finally:
+        pkg_registry.unregister_inbound_type("TOYBAD")
+    package = Package.objects.get(package_type="TOYBAD")
+    assert package.status == PackageStatus.REJECTED and "Внутренняя ошибка обработки" in package.result
+    assert Package.objects.filter(
+        package_type="ANSWER", status=PackageStatus.FORMED
+    ).exists()  # ERROR answered
