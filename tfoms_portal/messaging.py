@@ -89,6 +89,8 @@ class Backend(Protocol):
 
     def ping(self) -> str: ...
 
+    def queue_depth(self, queue: str) -> int | None: ...
+
     def close(self) -> None: ...
 
 
@@ -195,6 +197,19 @@ class AmqpBackend:
         except MessagingError as exc:
             return str(exc)
         return ""
+
+    def queue_depth(self, queue: str) -> int | None:
+        """Messages waiting in a queue (a passive declare), None when the broker cannot say."""
+        try:
+            connection, _ = self._channel()
+            channel = connection.channel()
+            try:
+                return int(channel.queue_declare(queue, passive=True).method.message_count)
+            finally:
+                if channel.is_open:
+                    channel.close()
+        except (MessagingError, pika.exceptions.AMQPError):
+            return None
 
     # publishing ----------------------------------------------------------------------------
 
@@ -417,6 +432,10 @@ class LocmemBackend:
 
     def ping(self) -> str:
         return ""
+
+    def queue_depth(self, queue: str) -> int | None:
+        with self.lock:
+            return len(self.queues.get(queue, ()))
 
     def close(self) -> None:
         return None

@@ -212,6 +212,10 @@ TFOMS_SEND_RETRY_FOR_HOURS = env.float("TFOMS_SEND_RETRY_FOR_HOURS", default=72.
 # Days after which old finished packages lose their personal data (body, data); metadata stays (C9).
 TFOMS_PACKAGE_BODY_RETENTION_DAYS = env.int("TFOMS_PACKAGE_BODY_RETENTION_DAYS", default=365)
 # A sent package without the fund's answer for this many hours is shown "нет ответа N ч" and reported.
+# /metrics: a scraper's bearer token (empty: the ЦОД admin's session only); /healthz answers 503 when
+# the oldest package due to be sent has waited longer than TFOMS_RELAY_LAG_ALERT_SECONDS.
+TFOMS_METRICS_TOKEN = _secret("TFOMS_METRICS_TOKEN")
+TFOMS_RELAY_LAG_ALERT_SECONDS = env.int("TFOMS_RELAY_LAG_ALERT_SECONDS", default=900)
 TFOMS_REPLY_OVERDUE_HOURS = env.int("TFOMS_REPLY_OVERDUE_HOURS", default=4)
 
 # Celery has its own broker, never the fund's. Empty = tasks run in-process (the embedded demo).

@@ -13,6 +13,7 @@ from prophylaxis import plan_api
 from registry import api as registry_api
 from registry import views as registry_views
 from servicelog import api as servicelog_api
+from servicelog import metrics as servicelog_metrics
 from servicelog import views as servicelog_views
 
 from . import views
@@ -43,6 +44,7 @@ urlpatterns = [
         name="person_attachment_send",
     ),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", servicelog_metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", registry_api.token_view, name="api_token"),
     path("api/v1/dispensary/cards/", prophylaxis_api.cards_view, name="api_dispensary_cards"),
