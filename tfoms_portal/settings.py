@@ -260,9 +260,11 @@ TFOMS_RUN_DEAD_AFTER_SECONDS = env.int("TFOMS_RUN_DEAD_AFTER_SECONDS", default=1
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
 
 REST_FRAMEWORK = {
+    # The token first: a wrong `Authorization: Token` is refused (401) even beside a valid session
+    # cookie, instead of being ignored while the session answers (issue 16).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["registry.access.HasWorkplace"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -214,3 +214,11 @@ def test_search_results_show_formatted_snils_and_one_enp(enter, mo_admin_a, ivan
     page = search(enter(mo_admin_a), fio="Иванов")
     assert "112-233-445 95" in page
     assert "5956410834000014" in page and "5956410834000022" not in page
+
+
+def test_a_wrong_token_is_refused_even_with_a_session(enter, dc_admin):
+    """Issue 16: with a valid session cookie, a wrong `Authorization: Token` was ignored."""
+    client = enter(dc_admin)
+    assert client.get("/api/v1/servicelog/services/").status_code == 200
+    answer = client.get("/api/v1/servicelog/services/", HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert answer.status_code == 401
