@@ -332,13 +332,13 @@ class _Applier:
         )
 
 
-@transaction.atomic
 def response_rows_limit(requested: int) -> int:
     """A response holds a row per request record; duplicates of a record (B6) are allowed up to as
     many again, plus a few: anything larger is not an answer to this request (issue 19 item 6)."""
     return 2 * requested + 10
 
 
+@transaction.atomic
 def identification_response_load(*, file_name: str, data: bytes, only_mo: Mo | None = None) -> LoadResult:
     """Load one response file in the order of B4, in one transaction: every row is read and checked
     before anything is applied, and everything is written in bulk, so a refused file changes nothing."""

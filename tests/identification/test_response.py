@@ -321,3 +321,15 @@ def test_a_response_far_larger_than_its_request_is_refused(package, smo):
     package.refresh_from_db()
     assert package.response_loaded_at is None and package.unmatched_rows == []
     assert load(package, response_dbf([identified(rows[0])] * limit)).unmatched == limit - 1  # at the bound
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_loading_is_one_transaction_of_its_own(package, smo):
+    """Outside any test transaction (as the page and the API call it): the load takes its package's
+    row lock in a transaction of its own and applies everything, or — refused — nothing."""
+    rows = request_rows(package)
+    result = load(package, response_dbf([identified(r) for r in rows]))
+    assert result.identified == 3
+    package.refresh_from_db()
+    assert package.response_loaded_at is not None
