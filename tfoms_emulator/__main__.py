@@ -15,7 +15,7 @@ from . import ident, prof
 from .core import DEFAULT_PREFIX, Emulator, Faults, Queues
 from .server import Server, amqp_url, connection_parameters, declare_queues, publish
 
-COMMANDS = ("serve", "push", "declare", "answer-ident", "watch-ident")
+COMMANDS = ("serve", "push", "declare", "answer-ident", "watch-ident", "answer-prof")
 
 
 def build_parser() -> argparse.ArgumentParser:

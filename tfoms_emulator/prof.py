@@ -51,9 +51,12 @@ def record_errors(record: etree._Element) -> list[tuple[int, str]]:
 
 def answer_prof(name: str, data: bytes, today: dt.date | None = None) -> tuple[str, bytes, int]:
     """(reply ZIP name, its bytes, errors) for a PROF file (ZIP or XML)."""
-    inner, content = _xml_of(name, data)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    root = etree.fromstring(content, parser)
+    try:
+        inner, content = _xml_of(name, data)
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+        root = etree.fromstring(content, parser)
+    except (zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+        raise ProfError(f"{name}: не читается ({exc})") from exc
     if root.tag != "ZL_LIST":
         raise ProfError(f"{inner}: не файл PROF (корень {root.tag})")
     answered = text(root, "ZGLV/FILENAME") or Path(inner).stem

@@ -250,9 +250,11 @@ def perscancer(root: etree._Element, known: Known) -> list[Error]:
 
 
 def dispplan(root: etree._Element, known: Known, *, this_year: int | None = None) -> list[Error]:
-    """DISPPLAN, one person of a plan: the person in the register (when given), a valid ЕНП when the
+    """DISPPLAN, one person of a plan: identified (BDZ_ID), in the register (when given), a valid ЕНП when the
     policy is single-number, the plan year this one or the next (a quarter of another year is out)."""
     errors = _person_errors(root, known)
+    if not text(root, "BODY/BDZ_ID"):
+        errors.append(Error(WRONG_VALUE, "BDZ_ID: пациент не идентифицирован в РС ЕРЗ (нет идентификатора)"))
     enp = text(root, "BODY/ENP")
     if enp and not enp_valid(enp):
         errors.append(Error(WRONG_VALUE, f"ENP {enp}: не соответствует ЕНП застрахованного лица"))
