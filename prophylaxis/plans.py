@@ -16,15 +16,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 from lxml import etree
 
 from registry.models import Mo, Smo, latest_document, policy_on
 from registry.selectors import PersonRows, person_rows
-from servicelog.forming import PersonKeys
+from servicelog.forming import PersonKeys, latest_packages
 from servicelog.models import LogEntry, Package, PackageStatus, RunTrigger, ServiceRun
-from servicelog.runs import run
+from servicelog.runs import RunRefused, run
 from servicelog.statuses import log_write
 from servicelog.sync import Family, FamilyType, SyncContext, SyncObject, family_sync
 from tfoms_portal.formats.xml import XmlRejected, parse_xml, serialize, validate
@@ -117,9 +117,17 @@ class SendResult:
 
 
 def _on_its_way(plan: ProphylaxisPlan) -> int:
+    """Persons whose newest DISPPLAN is still going to the fund: Сформирован, Отправлен (no answer
+    yet) or Ошибка отправки with retries left — not one set "Не отправлять" or left to a person."""
     ids = [str(pk) for pk in plan.persons.values_list("pk", flat=True)]
-    latest = Package.objects.filter(package_type=DISPPLAN, object_id__in=ids, status__in=ON_ITS_WAY)
-    return latest.count()
+    going = 0
+    for package in latest_packages(DISPPLAN, ids).values():
+        if package.status not in ON_ITS_WAY or package.do_not_send:
+            continue
+        if package.status == S.SEND_ERROR and package.next_attempt_at is None:
+            continue  # automatic retries are over: the admin decides in the journal
+        going += 1
+    return going
 
 
 def plan_send(*, plan: ProphylaxisPlan, user: Any) -> SendResult:
@@ -136,48 +144,64 @@ def plan_send(*, plan: ProphylaxisPlan, user: Any) -> SendResult:
     ).count()
     if not candidates:
         raise PlanRefused("В плане нет записей для отправки: все уже отправлены или приняты ТФОМС.")
+    try:
+        with (
+            run(SERVICE, mo=plan.mo, trigger=RunTrigger.MANUAL, user=user, scope=f"plan{plan.pk}") as opened,
+            transaction.atomic(),
+        ):
+            return _send(plan, opened, candidates, user)
+    except RunRefused as exc:  # the manual-start timeout, a send already running, a disabled service
+        raise PlanRefused(str(exc)) from exc
+
+
+def _send(plan: ProphylaxisPlan, opened: ServiceRun, candidates: int, user: Any) -> SendResult:
     mo = plan.mo
-    with (
-        run(SERVICE, mo=mo, trigger=RunTrigger.MANUAL, user=user, scope=f"plan{plan.pk}") as opened,
-        transaction.atomic(),
-    ):
-        result = SendResult(opened)
-        family_sync(run=opened, mo=mo, family=PLANS, subset=plan.pk)
-        packages = list(Package.objects.filter(run=opened, package_type=DISPPLAN).order_by("sequence"))
-        failed = [p for p in packages if p.status == S.FORM_ERROR]
-        for package in failed:
-            PlanPerson.objects.filter(pk=int(package.object_id)).update(
-                status=PlanPerson.Status.ERROR, error_code="", error_text=package.result
-            )
-        result.form_errors = len(failed)
-        result.formed = len(packages) - len(failed)
-        result.unchanged = candidates - len(packages)
-        if result.unchanged:
-            log_write(
-                run=opened,
-                mo=mo,
-                level=LogEntry.Level.WARNING,
-                message=f"Записей с ошибкой ТФОМС, не отправленных повторно (данные не изменились после "
-                f"ответа): {result.unchanged}. Исправьте данные пациентов и отправьте снова.",
-            )
-        sent = [p for p in packages if p.status == S.FORMED]
-        if sent:
-            result.archive = _dpm_archive(plan, sent, user)
-            log_write(
-                run=opened,
-                mo=mo,
-                message=f"Пакет плана «{plan}»: сообщений {len(sent)}, архив {result.archive.file_name}.zip.",
-            )
+    result = SendResult(opened)
+    family_sync(run=opened, mo=mo, family=PLANS, subset=plan.pk)
+    packages = list(Package.objects.filter(run=opened, package_type=DISPPLAN).order_by("sequence"))
+    failed = [p for p in packages if p.status == S.FORM_ERROR]
+    for package in failed:
+        PlanPerson.objects.filter(pk=int(package.object_id)).update(
+            status=PlanPerson.Status.ERROR, error_code="", error_text=package.result
+        )
+    result.form_errors = len(failed)
+    result.formed = len(packages) - len(failed)
+    result.unchanged = candidates - len(packages)
+    if result.unchanged:
+        log_write(
+            run=opened,
+            mo=mo,
+            level=LogEntry.Level.WARNING,
+            message=f"Записей с ошибкой ТФОМС, не отправленных повторно (данные не изменились после "
+            f"ответа): {result.unchanged}. Исправьте данные пациентов и отправьте снова.",
+        )
+    sent = [p for p in packages if p.status == S.FORMED]
+    if sent:
+        result.archive = _dpm_archive(plan, sent, user)
+        log_write(
+            run=opened,
+            mo=mo,
+            message=f"Пакет плана «{plan}»: сообщений {len(sent)}, архив {result.archive.file_name}.zip.",
+        )
     return result
+
+
+def _lock_mo(mo: Mo) -> None:
+    """Numbers of an МО's files (the package number, N of S_DPM) are taken one at a time."""
+    Mo.objects.select_for_update().filter(pk=mo.pk).exists()
+
+
+def _next_number(mo: Mo, kind: str, year: int, month: int) -> int:
+    _lock_mo(mo)
+    taken = PlanExport.objects.filter(mo=mo, kind=kind, year=year, month=month).aggregate(n=Max("number"))
+    return int(taken["n"] or 0) + 1
 
 
 def _dpm_archive(plan: ProphylaxisPlan, packages: list[Package], user: Any) -> PlanExport:
     """S_DPM<MCOD>T<RR><YY><MM><N>.xml in a ZIP of the same name; N counts the МО's sends in the month."""
     today = timezone.localdate()
-    earlier = PlanExport.objects.filter(
-        mo=plan.mo, kind=PlanExport.Kind.DISPPLAN, year=today.year, month=today.month
-    ).count()
-    name = pf.dpm_file_name(plan.mo.code, settings.REGION_CODE, today.year, today.month, earlier + 1)
+    number = _next_number(plan.mo, PlanExport.Kind.DISPPLAN, today.year, today.month)
+    name = pf.dpm_file_name(plan.mo.code, settings.REGION_CODE, today.year, today.month, number)
     trees = [parse_xml(p.body.encode("utf-8")) for p in packages]
     document = serialize(pf.dpm_document(name, trees, today), "utf-8")
     export = PlanExport.objects.create(
@@ -186,7 +210,7 @@ def _dpm_archive(plan: ProphylaxisPlan, packages: list[Package], user: Any) -> P
         file_name=name,
         year=today.year,
         month=today.month,
-        number=earlier + 1,
+        number=number,
         records=len(packages),
         content=write_zip({f"{name}.xml": document}),
         created_by=user if getattr(user, "pk", None) else None,
@@ -228,6 +252,7 @@ def export_number_taken(mo: Mo, year: int, month: int, number: int) -> bool:
 def plans_export(*, mo: Mo, request: ExportRequest, user: Any, today: dt.date | None = None) -> ExportResult:
     """PROF files of order 88: one per chosen СМО (records already Отправлена в ТФОМС of that СМО) or
     one without (records Новая); exported records become Отправлена в ТФОМС."""
+    _lock_mo(mo)  # the number check below and the insert are one step for this МО
     if export_number_taken(mo, request.year, request.month, request.number):
         raise PlanRefused(
             f"Пакет № {request.number} за {request.month:02d}.{request.year} уже выгружен этой МО: "

@@ -228,7 +228,16 @@ def latest_packages(package_type: str, object_ids: Sequence[str]) -> dict[str, P
         chunk = ids[start : start + 1000]
         rows = (
             Package.objects.filter(package_type=package_type, object_id__in=chunk)
-            .only("id", "object_id", "status", "operation", "content_hash", "external_id")
+            .only(
+                "id",
+                "object_id",
+                "status",
+                "operation",
+                "content_hash",
+                "external_id",
+                "do_not_send",
+                "next_attempt_at",
+            )
             .order_by("-id")
         )
         for package in rows:

@@ -228,3 +228,36 @@ def test_characters_outside_cp1251_are_reported(plan):
     entry.person.save()
     result = _export(plan)
     assert any("вне windows-1251" in w and entry.person.last_name in w for w in result.warnings)
+
+
+def test_resend_after_a_fund_error(plan):
+    """Within the manual-start timeout a second "Отправить" is refused in words (not a 500); after
+    it, unchanged refused persons are not sent again, and corrected ones are."""
+    from servicelog.models import Service
+
+    plan.year = 2020  # the fund refuses a plan of a past year
+    plan.save()
+    plan_send(plan=plan, user=UserFactory())
+    deliver()
+    assert set(plan.persons.values_list("status", flat=True)) == {P.ERROR}
+    with pytest.raises(PlanRefused, match="не чаще одного раза"):
+        plan_send(plan=plan, user=UserFactory())
+    Service.objects.filter(code="dispplan_exchange").update(manual_send_timeout_seconds=0)
+    again = plan_send(plan=plan, user=UserFactory())
+    assert again.formed == 0 and again.unchanged == 3 and again.archive is None
+    plan.year = 2026
+    plan.save()
+    fixed = plan_send(plan=plan, user=UserFactory())
+    assert fixed.formed == 3
+    deliver()
+    assert set(plan.persons.values_list("status", flat=True)) == {P.ACCEPTED}
+
+
+def test_messages_set_not_to_send_do_not_block_the_plan(plan):
+    from servicelog.models import Service
+
+    plan_send(plan=plan, user=UserFactory())
+    Package.objects.filter(package_type="DISPPLAN").update(do_not_send=True)
+    Service.objects.filter(code="dispplan_exchange").update(manual_send_timeout_seconds=0)
+    result = plan_send(plan=plan, user=UserFactory())  # not refused as "still on its way"
+    assert result.formed == 0  # the same content is not formed again beside the held messages
