@@ -289,3 +289,22 @@ class PlanExport(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class PlanExportRecord(models.Model):
+    """A plan record as it went out in one export: an OSHIB_PR names records of the file it answers,
+    and a record may go in several files (without СМО, then per СМО)."""
+
+    export = models.ForeignKey(
+        PlanExport, verbose_name="выгрузка", on_delete=models.CASCADE, related_name="records_out"
+    )
+    entry = models.ForeignKey(
+        PlanPerson, verbose_name="запись плана", on_delete=models.CASCADE, related_name="exported_in"
+    )
+
+    MO_SCOPE = ("export__mo",)
+
+    class Meta:
+        verbose_name = "запись выгрузки"
+        verbose_name_plural = "записи выгрузки"
+        constraints = [models.UniqueConstraint(fields=["export", "entry"], name="planexportrecord_unique")]

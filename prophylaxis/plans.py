@@ -31,7 +31,7 @@ from tfoms_portal.formats.xml import XmlRejected, parse_xml, serialize, validate
 from tfoms_portal.formats.zip import ZipRejected, read_zip, write_zip, zip_entry_writer
 
 from . import plan_formats as pf
-from .models import PlanExport, PlanPerson, ProphylaxisPlan
+from .models import PlanExport, PlanExportRecord, PlanPerson, ProphylaxisPlan
 
 DISPPLAN = "DISPPLAN"
 SERVICE = "dispplan_exchange"
@@ -295,6 +295,9 @@ def plans_export(*, mo: Mo, request: ExportRequest, user: Any, today: dt.date | 
             created_by=user if getattr(user, "pk", None) else None,
         )
         export.plans.set(request.plans)
+        PlanExportRecord.objects.bulk_create(
+            (PlanExportRecord(export=export, entry_id=pk) for pk in ids), batch_size=CHUNK
+        )
         for start in range(0, len(ids), CHUNK):
             PlanPerson.objects.filter(pk__in=ids[start : start + CHUNK]).update(
                 status=PlanPerson.Status.SENT, export=export, updated_at=timezone.now()
@@ -388,7 +391,7 @@ def error_reply_load(*, mo: Mo | None, name: str, data: bytes, user: Any) -> Rep
             f"Ответ на выгрузку «{export.file_name}» уже загружен "
             f"{timezone.localtime(export.reply_loaded_at):%d.%m.%Y %H:%M} (файл {export.reply_file_name})."
         )
-    entries = {e.pk: e for e in PlanPerson.objects.filter(export=export)}
+    entries = {e.pk: e for e in PlanPerson.objects.filter(exported_in__export=export)}
     result = ReplyResult(export)
     marked: set[int] = set()
     for code, record, comment in reply.errors:
@@ -403,7 +406,7 @@ def error_reply_load(*, mo: Mo | None, name: str, data: bytes, user: Any) -> Rep
         marked.add(record)
     result.errors = len(marked)
     result.accepted = (
-        PlanPerson.objects.filter(export=export, status=PlanPerson.Status.SENT)
+        PlanPerson.objects.filter(exported_in__export=export, status=PlanPerson.Status.SENT)
         .exclude(pk__in=marked)
         .update(status=PlanPerson.Status.ACCEPTED, error_code="", error_text="", updated_at=timezone.now())
     )

@@ -261,3 +261,14 @@ def test_messages_set_not_to_send_do_not_block_the_plan(plan):
     Service.objects.filter(code="dispplan_exchange").update(manual_send_timeout_seconds=0)
     result = plan_send(plan=plan, user=UserFactory())  # not refused as "still on its way"
     assert result.formed == 0  # the same content is not formed again beside the held messages
+
+
+def test_a_reply_matches_its_own_file_after_a_later_export(plan):
+    """A record exported without СМО, then again for its СМО: the reply to the first file still finds
+    it (the file's records are kept with the file, not only the last export on the record)."""
+    (first,) = _export(plan).exports
+    smo = plan.persons.first().smo
+    (second,) = _export(plan, smos=[smo], number=2).exports
+    assert second.records == 3
+    reply = error_reply_load(mo=plan.mo, name="ERR_1.xml", data=_oshib(first.file_name, []), user=None)
+    assert reply.accepted == 3 and reply.unknown == []
