@@ -308,3 +308,6 @@ class PlanExportRecord(models.Model):
         verbose_name = "запись выгрузки"
         verbose_name_plural = "записи выгрузки"
         constraints = [models.UniqueConstraint(fields=["export", "entry"], name="planexportrecord_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.export} — запись {self.entry_id}"

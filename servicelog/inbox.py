@@ -26,6 +26,7 @@ from .models import (
     Attempt,
     Direction,
     InboundMessage,
+    LogEntry,
     Operation,
     Package,
     PackageStatus,
@@ -87,9 +88,9 @@ def _storable_message(message: messaging.InMessage) -> messaging.InMessage:
         return message
     return dataclasses.replace(
         message,
-        queue=storable(message.queue),
-        message_id=storable(message.message_id),
-        type=storable(message.type),
+        queue=storable(message.queue)[:128],
+        message_id=storable(message.message_id)[:255],  # the column's width, after escaping
+        type=storable(message.type)[:64],
     )
 
 
@@ -181,7 +182,19 @@ def _answer_apply(message: messaging.InMessage, root: etree._Element, inbox: Inb
         )
     kind = get_package_type(package.package_type)
     if kind.reply_handler is not None:
-        kind.reply_handler(package, package.reply)
+        try:
+            with transaction.atomic():
+                kind.reply_handler(package, package.reply)
+        except (OperationalError, InterfaceError):
+            raise  # the database is down: the answer comes back
+        except Exception as exc:  # a handler bug must not make the answer come back for ever (G7)
+            logger.exception("reply handler of %s failed", package.package_type)
+            log_write(
+                package=package,
+                run=package.run,
+                level=LogEntry.Level.ERROR,
+                message=f"Ответ ТФОМС принят, но его обработка не выполнена: {type(exc).__name__}: {exc}",
+            )
 
 
 # --- the fund's own packages -----------------------------------------------------------------

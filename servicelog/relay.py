@@ -211,11 +211,10 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
     for package in failed:
         stats.failed += 1
         package.send_attempts += 1
+        # Since the failures of this series: a resend by the admin starts a new one (send_attempts 0).
+        failures = package.attempts.filter(kind=Attempt.Kind.PUBLISH, ok=False).order_by("-at")
         failing_since = (
-            package.attempts.filter(kind=Attempt.Kind.PUBLISH, ok=False)
-            .order_by("at")
-            .values_list("at", flat=True)
-            .first()
+            failures.values_list("at", flat=True)[package.send_attempts - 1 : package.send_attempts].first()
             or now
         )
         retry_until = failing_since + timedelta(hours=settings.TFOMS_SEND_RETRY_FOR_HOURS)

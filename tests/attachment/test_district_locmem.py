@@ -146,6 +146,13 @@ def test_unroutable_publish_is_a_send_error_with_retries_then_a_person(mo_a, sit
     settings.TFOMS_QUEUE_PREFIX = ""
     relay_run()  # left for a person: no more automatic attempts
     assert Attempt.objects.filter(package=first).count() == 3
+    from servicelog.services import package_resend
+
+    package_resend(package=first, user=None)  # the admin's "Повторная отправка": a new series
+    settings.TFOMS_QUEUE_PREFIX = "missing."
+    relay_run()
+    first.refresh_from_db()
+    assert first.status == S.SEND_ERROR and first.next_attempt_at is not None  # retried again, not given up
     assert statuses() == [S.SEND_ERROR] * 3
 
 

@@ -4,6 +4,7 @@ ahead of the fund's real answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -80,3 +81,37 @@ def test_a_handler_database_error_rejects_the_message_instead_of_requeueing(mo_a
     assert Package.objects.filter(
         package_type="ANSWER", status=PackageStatus.FORMED
     ).exists()  # ERROR answered
+
+
+def test_a_failing_reply_handler_keeps_the_answer_and_says_why(mo_a, monkeypatch):
+    """G7 on the answer path: a reply handler's bug is written on the package; the answer is applied
+    and acknowledged, not requeued for ever."""
+    from servicelog import registry as pkg_registry
+    from servicelog.models import Service
+    from tfoms_emulator.answer import build_answer
+
+    def broken(package, reply):
+        raise ValueError("ошибка обработчика")
+
+    kind = pkg_registry.get_package_type("DISTRICT")
+    monkeypatch.setitem(
+        pkg_registry._package_types, "DISTRICT", dataclasses.replace(kind, reply_handler=broken)
+    )
+    ours = Package.objects.create(
+        uuid=uuid.uuid4(),
+        service=Service.objects.get(code="tfoms_auto"),
+        mo=mo_a,
+        package_type="DISTRICT",
+        operation="Insert",
+        status=PackageStatus.SENT,
+        content_hash="x",
+    )
+    body = build_answer("tfoms.from_mis", "DISTRICT", str(ours.uuid).upper(), [])
+    inbound_handle(
+        messaging.InMessage(
+            queue="tfoms.to_mis.answer", body=body, message_id=str(uuid.uuid4()), type="ANSWER"
+        )
+    )
+    ours.refresh_from_db()
+    assert ours.status == PackageStatus.ACCEPTED
+    assert ours.log.filter(message__contains="обработка не выполнена: ValueError").exists()
