@@ -149,9 +149,8 @@ class ExportRequestSerializer(serializers.Serializer):
     smo = serializers.ListField(child=serializers.CharField(max_length=5), required=False, default=list)
     month = serializers.IntegerField(min_value=1, max_value=12)
     year = serializers.IntegerField(min_value=2000, max_value=2100)
-    quarter = serializers.IntegerField(
-        min_value=1, max_value=4, required=False, allow_null=True, default=None
-    )
+    # Квартал загрузки as the form offers it (manual §4.5.2.1.3): 2, 3 or 4, or none.
+    quarter = serializers.ChoiceField(choices=[2, 3, 4], required=False, allow_null=True, default=None)
     number = serializers.IntegerField(min_value=1, max_value=9)
 
 
@@ -176,7 +175,7 @@ def exports_view(request: Request) -> HttpResponse | Response:
     plans = list(scope(ProphylaxisPlan.objects.select_related("mo"), workplace).filter(pk__in=wanted))
     if len(plans) != len(wanted) or len({p.mo_id for p in plans}) != 1:
         raise Http404
-    smos = list(Smo.objects.filter(code__in=data["smo"]))
+    smos = list(Smo.objects.filter(code__in=data["smo"], is_active=True))
     if len(smos) != len(set(data["smo"])):
         raise ValidationError({"smo": ["Неизвестный код СМО."]})
     export_request = ExportRequest(plans, smos, data["month"], data["year"], data["quarter"], data["number"])
@@ -227,8 +226,8 @@ def exports_view(request: Request) -> HttpResponse | Response:
 @parser_classes([MultiPartParser])
 @permission_classes([HasWorkplace])
 def error_replies_view(request: Request) -> Response:
-    """Ответ ТФОМС OSHIB_PR (zip или xml, «ERR» в имени)."""
-    workplace = _workplace(request)
+    """Ответ ТФОМС OSHIB_PR (zip или xml, «ERR» в имени); АРМ администратора МО и ЦОД."""
+    workplace = _workplace(request, SENDERS)
     upload = request.FILES.get("file")
     if upload is None:
         return Response({"detail": "Приложите файл ответа ТФОМС в поле file."}, status=400)

@@ -88,7 +88,10 @@ def plans_view(request: WorkplaceRequest) -> HttpResponseBase:
         "statuses": STATUSES.choices,
         "mos": Mo.objects.order_by("code") if workplace.sees_all_mo else [],
         "mo_code": mo_code,
-        "exports": scope(PlanExport.objects.select_related("smo"), workplace)[:20],
+        "exports": scope(PlanExport.objects.select_related("smo", "mo"), workplace).filter(
+            **({"mo__code": mo_code} if workplace.sees_all_mo and mo_code else {})
+        )[:20],
+        "can_upload": workplace.role in SENDERS,
     }
     selected = request.GET.get("plan")
     if selected and selected.isdigit():
@@ -254,7 +257,7 @@ def plan_exports_download_view(request: WorkplaceRequest) -> HttpResponseBase:
 
 
 @require_POST
-@workplace_required(*VIEWERS)
+@workplace_required(*SENDERS)  # it changes statuses: the statistician only reads and exports (A3)
 def plan_error_reply_view(request: WorkplaceRequest) -> HttpResponseBase:
     workplace = request.workplace
     assert workplace is not None

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -31,10 +31,17 @@ S = PackageStatus
 
 
 def relay_lag_seconds() -> float:
-    """How long the oldest package due to be sent has waited (0 when none waits)."""
+    """How long the oldest package the relay could send now has waited (0 when none waits). A key
+    held by a package whose retries are over waits for a person, not for the relay: that package
+    shows in tfoms_packages{status="send_error"}, and it must not make /healthz fail for ever."""
     now = timezone.now()
-    due = Package.objects.filter(direction=Direction.OUT, do_not_send=False).filter(
-        Q(status=S.FORMED) | Q(status=S.SEND_ERROR, next_attempt_at__lte=now)
+    held = Package.objects.filter(
+        ordering_key=OuterRef("ordering_key"), status=S.SEND_ERROR, next_attempt_at__isnull=True
+    )
+    due = (
+        Package.objects.filter(direction=Direction.OUT, do_not_send=False)
+        .filter(Q(status=S.FORMED) | Q(status=S.SEND_ERROR, next_attempt_at__lte=now))
+        .exclude(Exists(held))
     )
     oldest = due.aggregate(oldest=Min("status_changed_at"))["oldest"]
     return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0

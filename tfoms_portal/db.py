@@ -100,6 +100,8 @@ def _column(field: models.Field) -> Callable[[Any], str]:  # type: ignore[type-a
         return _nullable(str)
     if isinstance(field, models.DateField):  # DateTimeField too
         return _nullable(lambda value: value.isoformat())
+    if isinstance(field, models.BinaryField | models.FileField):
+        raise TypeError(f"bulk_insert: поле {field.name} ({type(field).__name__}) не поддерживается")
     return _text
 
 

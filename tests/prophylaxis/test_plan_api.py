@@ -82,5 +82,13 @@ def test_another_mo_gets_404(enter, mo_admin_b, plan):
     assert not PlanExport.objects.exists()
 
 
-def test_statistician_cannot_send(enter, statistician_a, plan):
-    assert enter(statistician_a).post(reverse("api_plan_send", args=[plan.pk])).status_code == 403
+def test_statistician_cannot_send_nor_load_replies(enter, statistician_a, plan):
+    client = enter(statistician_a)
+    assert client.post(reverse("api_plan_send", args=[plan.pk])).status_code == 403
+    assert client.post(reverse("api_plan_error_replies"), {}).status_code == 403
+
+
+def test_export_quarter_is_one_of_the_forms(enter, mo_admin_a, plan):
+    body = {"plans": [plan.pk], "month": 12, "year": 2026, "quarter": 1, "number": 1}
+    answer = enter(mo_admin_a).post(reverse("api_plan_exports"), body, content_type="application/json")
+    assert answer.status_code == 400 and "quarter" in answer.json()

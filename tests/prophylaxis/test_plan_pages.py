@@ -48,9 +48,14 @@ def test_send_then_statuses_follow_the_exchange(enter, mo_admin_a, plan):
     assert "нет записей для отправки" in again.content.decode()
 
 
-def test_statistician_may_not_send(enter, statistician_a, plan):
-    answer = enter(statistician_a).post(reverse("plan_send", args=[plan.pk]), follow=True)
+def test_statistician_may_not_send_nor_load_replies(enter, statistician_a, plan):
+    client = enter(statistician_a)
+    answer = client.post(reverse("plan_send", args=[plan.pk]), follow=True)
     assert "недоступна" in answer.content.decode()
+    page = client.get(reverse("plans")).content.decode()
+    assert 'data-testid="error-reply"' not in page
+    upload = client.post(reverse("plan_error_reply"), {}, follow=True)
+    assert "недоступна" in upload.content.decode()
     assert not PlanExport.objects.exists() and plan.persons.filter(status=P.NEW).count() == 3
 
 
