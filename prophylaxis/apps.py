@@ -64,7 +64,14 @@ class ProphylaxisConfig(AppConfig):
         ):
             register_package_type(kind)
         register_service(TFOMS_AUTO)
-        register_service(ServiceSpec("dispplan_exchange", "Обмен планами профилактических осмотров"))
+        register_service(
+            ServiceSpec(
+                "dispplan_exchange",
+                "Обмен планами профилактических осмотров",
+                note="Пакеты сервиса формируются кнопкой «Отправить» на форме «Планы диспансеризации и "
+                "профилактических медицинских осмотров».",
+            )
+        )
         register_family(DISPENSARY)
         register_family(PLANS)
         register_card_section(

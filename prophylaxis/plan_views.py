@@ -176,13 +176,19 @@ class ExportForm(forms.Form):
         return data
 
 
+class SelectionRefused(Exception):
+    """The ticked plans cannot be exported together; the message says why."""
+
+
 def _selected_plans(request: WorkplaceRequest, ids: list[str]) -> list[ProphylaxisPlan]:
     wanted = {int(i) for i in ids if i.isdigit()}
+    if not wanted:
+        raise SelectionRefused("Отметьте в списке планы для экспорта.")
     plans = list(_plans(request).filter(pk__in=wanted).order_by("pk"))
-    if not wanted or len(plans) != len(wanted):
-        raise Http404  # a plan of another МО in the selection, or none
+    if len(plans) != len(wanted):
+        raise Http404  # a plan of another МО in the selection (A4)
     if len({p.mo_id for p in plans}) != 1:
-        raise Http404
+        raise SelectionRefused("Планы разных МО выгружаются отдельно: отметьте планы одной МО.")
     return plans
 
 
@@ -190,7 +196,11 @@ def _selected_plans(request: WorkplaceRequest, ids: list[str]) -> list[Prophylax
 @workplace_required(*VIEWERS)
 def plan_export_view(request: WorkplaceRequest) -> HttpResponseBase:
     source = request.POST if request.method == "POST" else request.GET
-    plans = _selected_plans(request, source.getlist("plans"))
+    try:
+        plans = _selected_plans(request, source.getlist("plans"))
+    except SelectionRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("plans")
     mo = plans[0].mo
     today = timezone.localdate()
     defaults = export_request_defaults(plans, today)

@@ -98,7 +98,7 @@ def dispplan_reply(package: Package, reply: dict[str, Any]) -> None:
         values = {
             "status": PlanPerson.Status.ERROR,
             "error_code": ", ".join(str(e.get("RESULT_CODE", "")) for e in errors)[:20],
-            "error_text": "; ".join(str(e.get("RESULT_NAME", "")) for e in errors)
+            "error_text": "; ".join(f"{e.get('RESULT_CODE', '')}: {e.get('RESULT_NAME', '')}" for e in errors)
             or "ТФОМС вернул ошибку без описания",
         }
     PlanPerson.objects.filter(pk=int(package.object_id)).update(**values, updated_at=timezone.now())
@@ -399,9 +399,11 @@ def error_reply_load(*, mo: Mo | None, name: str, data: bytes, user: Any) -> Rep
         if entry is None:
             result.unknown.append(record)
             continue
-        previous = f"{entry.error_text}; " if record in marked else ""
-        entry.status, entry.error_code = PlanPerson.Status.ERROR, code
-        entry.error_text = f"{previous}{comment or 'ошибка ' + code}"
+        again = record in marked  # several errors of one record: every code and text is kept
+        entry.status = PlanPerson.Status.ERROR
+        entry.error_code = f"{entry.error_code}, {code}"[:20] if again else code
+        text = f"{code}: {comment or 'без описания'}"
+        entry.error_text = f"{entry.error_text}; {text}" if again else text
         entry.save(update_fields=["status", "error_code", "error_text", "updated_at"])
         marked.add(record)
     result.errors = len(marked)

@@ -13,6 +13,7 @@ class ServiceSpec:
     name: str
     manual_start: bool = True
     carries_packages: bool = True
+    note: str = ""  # where its packages come from, when not from "Запуск" (shown in the journal)
 
 
 _services: dict[str, ServiceSpec] = {}
@@ -25,6 +26,11 @@ def register_service(spec: ServiceSpec) -> ServiceSpec:
         raise ValueError(f"service {spec.code} is registered twice with different settings")
     _services[spec.code] = spec
     return spec
+
+
+def service_note(code: str) -> str:
+    spec = _services.get(code)
+    return spec.note if spec is not None else ""
 
 
 def registered_services() -> list[ServiceSpec]:

@@ -22,6 +22,7 @@ from registry.access import WorkplaceRequest, parse_id, workplace_required
 from registry.models import Role
 
 from .audit import audit_record
+from .catalog import service_note
 from .export import csv_response, xlsx_response
 from .models import AuditAction, AuditEvent, Package, PackageStatus, RunTrigger
 from .registry import package_type_choices, package_type_title, service_jobs
@@ -110,6 +111,7 @@ def journal_view(request: WorkplaceRequest) -> HttpResponse:
             and workplace is not None
             and workplace.role in ADMINS,
             no_jobs=not service_jobs(service.code),
+            service_note=service_note(service.code),
             here=_journal_url(service=service.code, run=selected.pk if selected else None, status=status),
         )
     return render(request, "servicelog/journal.html", context)

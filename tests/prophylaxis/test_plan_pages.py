@@ -145,3 +145,28 @@ def test_dc_admin_sees_every_mo_with_a_filter(enter, dc_admin, plan, mo_b):
     client = enter(dc_admin)
     assert "Дисп-ция взр." in client.get(reverse("plans")).content.decode()
     assert "Дисп-ция взр." not in client.get(reverse("plans"), {"mo": mo_b.code}).content.decode()
+
+
+def test_export_without_a_ticked_plan_or_across_mo_says_why(enter, dc_admin, plan, mo_b):
+    from tests.factories import make_plan
+
+    client = enter(dc_admin)
+    none = client.get(reverse("plan_export"), follow=True).content.decode()
+    assert "Отметьте в списке планы для экспорта" in none
+    other = make_plan(mo_b)
+    mixed = client.get(reverse("plan_export"), {"plans": [plan.pk, other.pk]}, follow=True).content.decode()
+    assert "Планы разных МО выгружаются отдельно" in mixed
+
+
+def test_the_journal_says_where_plan_packages_come_from(enter, mo_admin_a):
+    page = enter(mo_admin_a).get("/journal/", {"service": "dispplan_exchange"}).content.decode()
+    assert "формируются кнопкой «Отправить»" in page and "Заданий у сервиса пока нет" not in page
+
+
+def test_package_data_shows_the_planned_event_readably(enter, mo_admin_a, plan):
+    from servicelog.models import Package
+
+    enter(mo_admin_a).post(reverse("plan_send", args=[plan.pk]))
+    package = Package.objects.filter(package_type="DISPPLAN").first()
+    page = enter(mo_admin_a).get(reverse("journal_package", args=[package.pk])).content.decode()
+    assert "PERIOD: 4; DISP: ДВ1" in page and "{&#x27;PERIOD" not in page

@@ -164,7 +164,7 @@ def test_error_reply_marks_named_records_and_lists_unknown(plan):
     )
     assert reply.errors == 1 and reply.accepted == 2 and reply.unknown == [999999]
     first.refresh_from_db()
-    assert first.status == P.ERROR and first.error_code == "12" and first.error_text == "ЕНП не найден"
+    assert first.status == P.ERROR and first.error_code == "12" and first.error_text == "12: ЕНП не найден"
 
 
 @pytest.mark.parametrize(
@@ -272,3 +272,20 @@ def test_a_reply_matches_its_own_file_after_a_later_export(plan):
     assert second.records == 3
     reply = error_reply_load(mo=plan.mo, name="ERR_1.xml", data=_oshib(first.file_name, []), user=None)
     assert reply.accepted == 3 and reply.unknown == []
+
+
+def test_several_errors_of_one_record_keep_every_code(plan):
+    (export,) = _export(plan).exports
+    first = plan.persons.order_by("pk").first()
+    zap = "".join(
+        f"<ZAP_OSHIB><OSHIB>{code}</OSHIB><NOMER_Z>{first.pk}</NOMER_Z><COMMENT>{text}</COMMENT></ZAP_OSHIB>"
+        for code, text in (("13", "Квартал вне 1–4"), ("14", "Отчество не кириллицей"))
+    )
+    data = (
+        f"<OSHIB_PR><VERSION>1.0</VERSION><DATA>2026-12-02</DATA><FNAME>ERR_1</FNAME>"
+        f"<FNAME_I>{export.file_name}</FNAME_I>{zap}</OSHIB_PR>"
+    ).encode()
+    error_reply_load(mo=plan.mo, name="ERR_1.xml", data=data, user=None)
+    first.refresh_from_db()
+    assert first.error_code == "13, 14"
+    assert first.error_text == "13: Квартал вне 1–4; 14: Отчество не кириллицей"
