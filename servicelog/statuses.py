@@ -66,6 +66,8 @@ def log_write(
 ) -> LogEntry:
     if mo is None and package is not None:
         mo = package.mo
+    if mo is None and run is not None and run.mo_id is not None:
+        mo = run.mo  # a line of an МО's own run is that МО's
     return LogEntry.objects.create(run=run, package=package, mo=mo, level=level, message=message)
 
 
