@@ -13,7 +13,7 @@ from typing import Any
 from lxml import etree
 
 from registry.checkdigits import digits_only, snils_format
-from registry.models import IdentityDocument, Mo, Person, Policy
+from registry.models import Attachment, IdentityDocument, Mo, Person, Policy
 from servicelog.envelope import TAI, Envelope, envelope_build
 
 from .models import PlanPerson
@@ -45,6 +45,14 @@ DISPPLAN_ENVELOPE = Envelope(
         "SPOLIS",
         "NPOLIS",
         "SMOCOD",
+        "DOC_SNILS",
+        "PERSONATTACHDATE",
+        "PERSONATTACHMETHOD",
+        "PERSONATTACHTYPE",
+        "LPUREGION_NAME",
+        "LPUREGIONTYPE",
+        "LPUSECTION_CODETFOMS",
+        "LPUBUILDING_CODETFOMS",
         "SV_PL_MER",
     ),
     date_tag="DATA",
@@ -88,10 +96,35 @@ def plan_quarter(entry: PlanPerson) -> int:
     return entry.plan.last_quarter
 
 
+def _attachment_fields(attachment: Attachment | None) -> dict[str, str]:
+    """The person's attachment to the plan's МО: its district, the district doctor, how attached."""
+    if attachment is None:
+        return {}
+    site = attachment.site
+    department = site.department if site else None
+    doctor = site.doctor if site else None
+    by_application = attachment.method == Attachment.Method.BY_APPLICATION
+    return {
+        "DOC_SNILS": snils_format(doctor.snils) if doctor and doctor.snils else "",
+        "PERSONATTACHDATE": _date(attachment.date_from),
+        "PERSONATTACHMETHOD": "2" if by_application else "1",  # 1 conditional/by address, 2 application
+        "PERSONATTACHTYPE": "0",
+        "LPUREGION_NAME": site.number if site else "",
+        "LPUREGIONTYPE": str(site.site_type) if site else "",
+        "LPUSECTION_CODETFOMS": department.code if department else "",
+        "LPUBUILDING_CODETFOMS": department.subdivision.code if department else "",
+    }
+
+
 def dispplan_payload(
-    entry: PlanPerson, *, policy: Policy | None, document: IdentityDocument | None
+    entry: PlanPerson,
+    *,
+    policy: Policy | None,
+    document: IdentityDocument | None,
+    attachment: Attachment | None = None,
 ) -> dict[str, Any]:
-    """DISPPLAN of one person in a plan (generic layout, formats §7.3): one message per person."""
+    """DISPPLAN of one person in a plan (generic layout, formats §7.3): one message per person, with
+    the person's attachment to the plan's МО when there is one."""
     person: Person = entry.person
     plan = entry.plan
     mo: Mo = plan.mo
@@ -116,6 +149,7 @@ def dispplan_payload(
         "SNILS": snils_format(person.snils) if person.snils else "",
         **_policy_fields(policy),
         "SMOCOD": entry.smo.code if entry.smo else (policy.smo.code if policy and policy.smo else ""),
+        **_attachment_fields(attachment),
         "SV_PL_MER": {"PERIOD": str(plan_quarter(entry)), "DISP": plan.kind},
     }
     return {tag: value for tag, value in values.items() if value not in ("", None)}

@@ -20,7 +20,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from lxml import etree
 
-from registry.models import Mo, Smo, latest_document, policy_on
+from registry.models import Attachment, Mo, Smo, latest_document, policy_on
 from registry.selectors import PersonRows, person_rows
 from servicelog.forming import PersonKeys, latest_packages
 from servicelog.models import LogEntry, Package, PackageStatus, RunTrigger, ServiceRun
@@ -44,9 +44,12 @@ class PlanRefused(Exception):
     """A plan action that cannot be done, in words for the user."""
 
 
-def _entries(plan_id: int, mo: Mo, statuses: tuple[str, ...]) -> tuple[list[PlanPerson], PersonRows]:
+def _entries(
+    plan_id: int, mo: Mo, statuses: tuple[str, ...]
+) -> tuple[list[PlanPerson], PersonRows, dict[int, Attachment]]:
     """A plan's persons in these statuses, each with its plan, МО and СМО set from one read of each,
-    and their policies and documents (registry.selectors.person_rows)."""
+    their policies and documents (registry.selectors.person_rows) and their open attachment to the
+    plan's МО (the newest, with its district, doctor and department)."""
     plan = ProphylaxisPlan.objects.select_related("mo").get(pk=plan_id, mo=mo)
     smos = Smo.objects.in_bulk()
     chosen = PlanPerson.objects.filter(plan=plan, status__in=statuses)
@@ -54,19 +57,32 @@ def _entries(plan_id: int, mo: Mo, statuses: tuple[str, ...]) -> tuple[list[Plan
     for entry in entries:
         PlanPerson.plan.field.set_cached_value(entry, plan)
         PlanPerson.smo.field.set_cached_value(entry, smos.get(entry.smo_id))  # type: ignore[arg-type]
-    return entries, person_rows(chosen.values("person_id"))
+    attachments: dict[int, Attachment] = {}
+    open_ones = (
+        Attachment.objects.filter(person_id__in=chosen.values("person_id"), mo=mo, date_to__isnull=True)
+        .select_related("site__doctor", "site__department__subdivision")
+        .order_by("date_from", "pk")
+    )
+    for attachment in open_ones:
+        attachments[attachment.person_id] = attachment  # the newest wins
+    return entries, person_rows(chosen.values("person_id")), attachments
 
 
 def _plan_persons(ctx: SyncContext) -> Iterator[SyncObject]:
     """The persons of the plan being sent that the fund has not taken: new ones and those it refused."""
     if ctx.subset is None:
         return
-    entries, related = _entries(ctx.subset, ctx.mo, (PlanPerson.Status.NEW, PlanPerson.Status.ERROR))
+    entries, related, attachments = _entries(
+        ctx.subset, ctx.mo, (PlanPerson.Status.NEW, PlanPerson.Status.ERROR)
+    )
     for entry in entries:
         person = entry.person
         policy = policy_on(related.policies[person.pk], ctx.today)
         payload = pf.dispplan_payload(
-            entry, policy=policy, document=latest_document(related.documents[person.pk])
+            entry,
+            policy=policy,
+            document=latest_document(related.documents[person.pk]),
+            attachment=attachments.get(person.pk),
         )
         keys = PersonKeys(enp=policy.enp if policy else "", snils=person.snils, fio=person.full_name.upper())
         yield SyncObject(str(entry.pk), payload, keys)

@@ -289,3 +289,22 @@ def test_several_errors_of_one_record_keep_every_code(plan):
     first.refresh_from_db()
     assert first.error_code == "13, 14"
     assert first.error_text == "13: Квартал вне 1–4; 14: Отчество не кириллицей"
+
+
+def test_dispplan_carries_the_attachment_to_the_plans_mo(plan):
+    """formats §7.3: the district doctor's СНИЛС, the attachment's date, way and district."""
+    from tests.factories import AttachmentFactory, SiteFactory
+
+    entry = plan.persons.order_by("pk").first()
+    site = SiteFactory(mo=plan.mo, number="12")
+    AttachmentFactory(person=entry.person, mo=plan.mo, site=site, date_from=dt.date(2021, 3, 1))
+    result = plan_send(plan=plan, user=UserFactory())
+    package = Package.objects.get(run=result.run, object_id=str(entry.pk))
+    root = etree.fromstring(package.body.encode())
+    assert validate(root, load_schema(DISPPLAN_XSD)) == []
+    body = root.find("BODY")
+    assert body.findtext("PERSONATTACHDATE") == "2021-03-01" and body.findtext("PERSONATTACHMETHOD") == "2"
+    assert body.findtext("LPUREGION_NAME") == "12" and body.findtext("PERSONATTACHTYPE") == "0"
+    doctor = site.doctor.snils
+    assert body.findtext("DOC_SNILS") == f"{doctor[:3]}-{doctor[3:6]}-{doctor[6:9]} {doctor[9:]}"
+    assert [e.tag for e in body][-1] == "SV_PL_MER"
