@@ -20,12 +20,18 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from registry.access import HasWorkplace, api_workplace, scope
 from registry.models import Smo, Workplace
-from tfoms_portal.formats.zip import write_zip
 
-from .models import PlanExport, PlanPerson, ProphylaxisPlan
-from .plan_formats import prof_file_name
+from .models import PlanPerson, ProphylaxisPlan
 from .plan_views import SENDERS, VIEWERS
-from .plans import ExportRequest, PlanRefused, error_reply_load, plan_counts, plan_send, plans_export
+from .plans import (
+    ExportRequest,
+    PlanRefused,
+    error_reply_load,
+    exports_bundle,
+    plan_counts,
+    plan_send,
+    plans_export,
+)
 
 STATUSES = PlanPerson.Status
 
@@ -188,14 +194,7 @@ def exports_view(request: Request) -> HttpResponse | Response:
         request=request._request,
         details={"files": [e.file_name for e in result.exports], "api": True},
     )
-    exports: list[PlanExport] = result.exports
-    if len(exports) == 1:
-        name, content = f"{exports[0].file_name}.zip", bytes(exports[0].content)
-    else:
-        first = exports[0]
-        base = prof_file_name(first.mo.code, settings.REGION_CODE, "", first.year, first.month, first.number)
-        name = f"{base}_SMO.zip"  # one ZIP per СМО inside
-        content = write_zip({f"{e.file_name}.zip": bytes(e.content) for e in exports})
+    name, content = exports_bundle(result.exports)
     response = HttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -4,7 +4,6 @@ plans on the left, the selected plan's persons on the right (loaded into the pan
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +21,6 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from registry.access import WorkplaceRequest, scope, workplace_required
 from registry.models import Mo, Role, Smo
-from tfoms_portal.formats.zip import write_zip
 
 from .models import MONTHS, PlanExport, PlanPerson, ProphylaxisPlan
 from .plans import (
@@ -31,6 +29,7 @@ from .plans import (
     error_reply_load,
     export_number_taken,
     export_request_defaults,
+    exports_bundle,
     plan_counts,
     plan_send,
     plans_export,
@@ -251,12 +250,7 @@ def plan_exports_download_view(request: WorkplaceRequest) -> HttpResponseBase:
     exports = list(scope(PlanExport.objects.all(), request.workplace).filter(pk__in=ids).order_by("pk"))
     if not ids or len(exports) != len(set(ids)):
         raise Http404
-    if len(exports) == 1:
-        name, content = f"{exports[0].file_name}.zip", bytes(exports[0].content)
-    else:
-        stamp = dt.datetime.now().strftime("%Y%m%d%H%M%S")
-        name = f"PROF_{exports[0].mo.code}_{stamp}.zip"
-        content = write_zip({f"{e.file_name}.zip": bytes(e.content) for e in exports})
+    name, content = exports_bundle(exports)
     audit_record(action=AuditAction.DOWNLOAD, request=request, details={"file": name})
     response = HttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -258,6 +258,16 @@ class ExportResult:
         return sum(e.records for e in self.exports)
 
 
+def exports_bundle(exports: list[PlanExport]) -> tuple[str, bytes]:
+    """(file name, bytes) to give out: one export's ZIP, or a ZIP of the ZIPs of one export per СМО
+    named after the export without СМО (`PROF_M<MCOD>T<RR>_<YY><MM><N>_SMO.zip`)."""
+    if len(exports) == 1:
+        return f"{exports[0].file_name}.zip", bytes(exports[0].content)
+    first = exports[0]
+    base = pf.prof_file_name(first.mo.code, settings.REGION_CODE, "", first.year, first.month, first.number)
+    return f"{base}_SMO.zip", write_zip({f"{e.file_name}.zip": bytes(e.content) for e in exports})
+
+
 def export_number_taken(mo: Mo, year: int, month: int, number: int) -> bool:
     return PlanExport.objects.filter(
         mo=mo, kind=PlanExport.Kind.PROF, year=year, month=month, number=number
