@@ -22,7 +22,7 @@ class DispensaryCardAdmin(admin.ModelAdmin):
 class PlanPersonInline(admin.TabularInline):
     model = PlanPerson
     extra = 0
-    raw_id_fields = ["person", "export"]
+    raw_id_fields = ["person"]
     fields = ["person", "quarter", "month", "smo", "status", "error_code", "error_text"]
     show_change_link = True
 
@@ -39,7 +39,7 @@ class PlanPersonAdmin(admin.ModelAdmin):
     list_display = ["id", "plan", "person", "quarter", "smo", "status", "error_code"]
     list_filter = ["status", "plan__kind", "plan__mo"]
     search_fields = ["=id", "person__last_name", "person__snils"]
-    raw_id_fields = ["plan", "person", "export"]
+    raw_id_fields = ["plan", "person"]
 
 
 @admin.register(PlanExport)

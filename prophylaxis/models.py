@@ -218,14 +218,6 @@ class PlanPerson(models.Model):
     status = models.CharField("статус", max_length=8, choices=Status.choices, default=Status.NEW)
     error_code = models.CharField("код ошибки", max_length=20, blank=True)
     error_text = models.TextField("текст ошибки", blank=True)
-    export = models.ForeignKey(
-        "PlanExport",
-        verbose_name="последний экспорт",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="persons",
-    )
     updated_at = models.DateTimeField("изменена", auto_now=True)
 
     MO_SCOPE = ("plan__mo",)

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Max
 from django.utils import timezone
 from lxml import etree
 
@@ -26,7 +26,7 @@ from servicelog.forming import PersonKeys, latest_packages
 from servicelog.models import LogEntry, Package, PackageStatus, RunTrigger, ServiceRun
 from servicelog.runs import RunRefused, run
 from servicelog.statuses import log_write
-from servicelog.sync import Family, FamilyType, SyncContext, SyncObject, family_sync
+from servicelog.sync import GOING, Family, FamilyType, SyncContext, SyncObject, family_sync
 from tfoms_portal.formats.xml import XmlRejected, parse_xml, serialize, validate
 from tfoms_portal.formats.zip import ZipRejected, read_zip, write_zip, zip_entry_writer
 
@@ -36,7 +36,6 @@ from .models import PlanExport, PlanExportRecord, PlanPerson, ProphylaxisPlan
 DISPPLAN = "DISPPLAN"
 SERVICE = "dispplan_exchange"
 S = PackageStatus
-ON_ITS_WAY = (S.FORMED, S.SENT, S.SEND_ERROR)
 CHUNK = 2000  # plan persons per read of the export
 
 
@@ -138,7 +137,7 @@ def _on_its_way(plan: ProphylaxisPlan) -> int:
     ids = [str(pk) for pk in plan.persons.values_list("pk", flat=True)]
     going = 0
     for package in latest_packages(DISPPLAN, ids).values():
-        if package.status not in ON_ITS_WAY or package.do_not_send:
+        if package.status not in GOING or package.do_not_send:
             continue
         if package.status == S.SEND_ERROR and package.next_attempt_at is None:
             continue  # automatic retries are over: the admin decides in the journal
@@ -204,7 +203,7 @@ def _send(plan: ProphylaxisPlan, opened: ServiceRun, candidates: int, user: Any)
 
 def _lock_mo(mo: Mo) -> None:
     """Numbers of an МО's files (the package number, N of S_DPM) are taken one at a time."""
-    Mo.objects.select_for_update().filter(pk=mo.pk).exists()
+    list(Mo.objects.select_for_update().filter(pk=mo.pk).values_list("pk", flat=True))
 
 
 def _next_number(mo: Mo, kind: str, year: int, month: int) -> int:
@@ -326,7 +325,7 @@ def plans_export(*, mo: Mo, request: ExportRequest, user: Any, today: dt.date | 
         )
         for start in range(0, len(ids), CHUNK):
             PlanPerson.objects.filter(pk__in=ids[start : start + CHUNK]).update(
-                status=PlanPerson.Status.SENT, export=export, updated_at=timezone.now()
+                status=PlanPerson.Status.SENT, updated_at=timezone.now()
             )
         result.exports.append(export)
     if not result.exports:
@@ -442,20 +441,6 @@ def error_reply_load(*, mo: Mo | None, name: str, data: bytes, user: Any) -> Rep
     export.reply_file_name = inner[:120]
     export.save(update_fields=["reply_loaded_at", "reply_file_name"])
     return result
-
-
-def plan_counts(plans: list[ProphylaxisPlan]) -> dict[int, dict[str, int]]:
-    """Persons per status of each plan, in one query."""
-    counts: dict[int, dict[str, int]] = {p.pk: {} for p in plans}
-    rows = (
-        PlanPerson.objects.filter(plan__in=plans)
-        .values("plan_id", "status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for row in rows:
-        counts[row["plan_id"]][row["status"]] = row["n"]
-    return counts
 
 
 def export_request_defaults(plans: list[ProphylaxisPlan], today: dt.date) -> dict[str, Any]:
