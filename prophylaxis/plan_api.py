@@ -28,10 +28,10 @@ from .plans import (
     PlanRefused,
     error_reply_load,
     exports_bundle,
-    plan_counts,
     plan_send,
     plans_export,
 )
+from .selectors import plan_counts
 
 STATUSES = PlanPerson.Status
 

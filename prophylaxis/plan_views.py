@@ -30,10 +30,10 @@ from .plans import (
     export_number_taken,
     export_request_defaults,
     exports_bundle,
-    plan_counts,
     plan_send,
     plans_export,
 )
+from .selectors import plan_counts
 
 VIEWERS = (Role.MO_ADMIN, Role.STATISTICIAN, Role.DC_ADMIN)  # manual §4.5.2.1.2 and the issue
 SENDERS = (Role.MO_ADMIN, Role.DC_ADMIN)  # the exchange service is theirs (manual §4.4.5.2.1)

@@ -1,14 +1,16 @@
-"""Reads of dispensary observation, scoped by workplace: the cards and their exchange state."""
+"""Reads of prophylaxis, scoped by workplace: observation cards with their exchange state, plan counts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Count
+
 from registry.access import scope
 from registry.models import Workplace
 from servicelog.models import Package
 
-from .models import DispensaryCard
+from .models import DispensaryCard, PlanPerson, ProphylaxisPlan
 
 PACKAGE_TYPES = ("DISP", "DISPOUT", "PERSCANCER")
 OPEN, ENDED = "open", "ended"
@@ -51,3 +53,17 @@ def dispensary_cards(
         CardState(card, latest.get((str(card.pk), False)), latest.get((str(card.pk), True)))
         for card in loaded
     ]
+
+
+def plan_counts(plans: list[ProphylaxisPlan]) -> dict[int, dict[str, int]]:
+    """Persons per status of each plan, in one query."""
+    counts: dict[int, dict[str, int]] = {p.pk: {} for p in plans}
+    rows = (
+        PlanPerson.objects.filter(plan__in=plans)
+        .values("plan_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["plan_id"]][row["status"]] = row["n"]
+    return counts

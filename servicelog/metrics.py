@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -25,7 +25,8 @@ from prometheus_client.registry import Collector
 
 from tfoms_portal import messaging
 
-from .models import Direction, Package, PackageStatus, ServiceRun
+from .models import Package, PackageStatus, ServiceRun
+from .relay import relay_due
 
 S = PackageStatus
 
@@ -38,11 +39,7 @@ def relay_lag_seconds() -> float:
     held = Package.objects.filter(
         ordering_key=OuterRef("ordering_key"), status=S.SEND_ERROR, next_attempt_at__isnull=True
     )
-    due = (
-        Package.objects.filter(direction=Direction.OUT, do_not_send=False)
-        .filter(Q(status=S.FORMED) | Q(status=S.SEND_ERROR, next_attempt_at__lte=now))
-        .exclude(Exists(held))
-    )
+    due = Package.objects.filter(relay_due(now)).exclude(Exists(held))
     oldest = due.aggregate(oldest=Min("status_changed_at"))["oldest"]
     return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 

@@ -34,7 +34,7 @@ class RelayStats:
         self.keys += other.keys
 
 
-def _due(now: object) -> Q:
+def relay_due(now: object) -> Q:
     """Packages the relay may publish now: Сформирован, or Ошибка отправки whose retry is due."""
     return Q(direction=Direction.OUT, do_not_send=False) & (
         Q(status=S.FORMED) | Q(status=S.SEND_ERROR, next_attempt_at__lte=now)
@@ -57,7 +57,7 @@ def relay_run(*, backend: messaging.Backend | None = None) -> RelayStats:
     backend = backend or messaging.get_backend()
     stats = RelayStats()
     keys = list(
-        Package.objects.filter(_due(timezone.now()))
+        Package.objects.filter(relay_due(timezone.now()))
         .order_by("ordering_key")  # not the model's ordering: DISTINCT would take its columns too
         .values_list("ordering_key", flat=True)
         .distinct()
