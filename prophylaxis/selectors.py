@@ -9,6 +9,7 @@ from django.db.models import Count
 from registry.access import scope
 from registry.models import Workplace
 from servicelog.models import Package
+from servicelog.selectors import newest_packages
 
 from .models import DispensaryCard, PlanPerson, ProphylaxisPlan
 
@@ -40,19 +41,15 @@ def dispensary_cards(
     elif status == ENDED:
         cards = cards.filter(date_out__isnull=False)
     loaded = list(cards.select_related("mo", "person", "doctor").prefetch_related("visits").order_by("pk"))
-    ids = [str(card.pk) for card in loaded]
-    latest: dict[tuple[str, bool], Package] = {}  # (card, is PERSCANCER) → newest package
-    for start in range(0, len(ids), 1000):
-        packages = scope(
-            Package.objects.filter(package_type__in=PACKAGE_TYPES, object_id__in=ids[start : start + 1000]),
-            workplace,
-        ).order_by("-id")
-        for package in packages:
-            latest.setdefault((package.object_id, package.package_type == "PERSCANCER"), package)
-    return [
-        CardState(card, latest.get((str(card.pk), False)), latest.get((str(card.pk), True)))
-        for card in loaded
-    ]
+    latest = newest_packages(
+        workplace=workplace, package_types=PACKAGE_TYPES, object_ids=[str(card.pk) for card in loaded]
+    )
+
+    def newest(card: DispensaryCard, *types: str) -> Package | None:
+        found = [p for p in (latest.get((t, str(card.pk))) for t in types) if p is not None]
+        return max(found, key=lambda p: p.pk) if found else None
+
+    return [CardState(card, newest(card, "DISP", "DISPOUT"), newest(card, "PERSCANCER")) for card in loaded]
 
 
 def plan_counts(plans: list[ProphylaxisPlan]) -> dict[int, dict[str, int]]:

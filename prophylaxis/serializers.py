@@ -6,17 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from servicelog.serializers import LastPackageSerializer
+
 from .selectors import CardState
-
-
-class LastPackageSerializer(serializers.Serializer):
-    message_id = serializers.CharField()
-    package_type = serializers.CharField()
-    operation = serializers.CharField()
-    status = serializers.CharField()
-    status_display = serializers.CharField(source="get_status_display")
-    result = serializers.CharField()
-    created_at = serializers.DateTimeField()
 
 
 class DispensaryCardSerializer(serializers.Serializer):

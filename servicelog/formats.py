@@ -1,7 +1,10 @@
-"""The ANSWER package (formats §2.4): ours to the fund's packages, and the fund's to ours (both variants)."""
+"""The ANSWER package (formats §2.4): ours to the fund's packages, and the fund's to ours (both variants);
+the ISZL side's replies (§3.6)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,3 +75,48 @@ def answer_parse(root: etree._Element) -> Answer:
         errors=errors,
         person=person,
     )
+
+
+# --- the ISZL side's replies (order 263, formats §3.6) ---------------------------------------
+
+
+class IszlReplyUnreadable(ValueError):
+    """An ISZL reply that names no package of ours in a way we can read."""
+
+
+@dataclass(frozen=True)
+class IszlReply:
+    """A reply of the ISZL side: which object (package type + header/ID), accepted or not, its text,
+    and for an ERROR the original request it carried (base64 in `body`)."""
+
+    package_type: str
+    external_id: str
+    ok: bool
+    description: str
+    request: bytes | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"RESULT": "OK" if self.ok else "ERROR", "DESCRIPTION": self.description}
+
+
+def iszl_reply_parse(root: etree._Element, message_type: str, parse: Any) -> IszlReply:
+    """An ERROR message (AMQP type or root ERROR) carries header/DESCRIPTION and the base64 of our
+    request, whose root and header/ID name the package; any other reply is `<TYPE><header>TYPE, ID
+    </header><body>RESULT, DESCRIPTION</body>`, RESULT 2 a refusal (PM-ISZL). `parse` is the
+    hardened parser the decoded request goes through."""
+    if root.tag == "ERROR" or "ERROR" in message_type.upper():
+        description = _text(root, "header/DESCRIPTION") or "ИСЗЛ не указала причину ошибки"
+        encoded = _text(root, "body")
+        try:
+            request = base64.b64decode(encoded, validate=True) if encoded else b""
+        except (binascii.Error, ValueError) as exc:
+            raise IszlReplyUnreadable(f"тело сообщения об ошибке не в base64: {exc}") from exc
+        if not request:
+            raise IszlReplyUnreadable(f"в сообщении об ошибке нет исходного пакета: {description}")
+        original = parse(request)
+        return IszlReply(str(original.tag), _text(original, "header/ID"), False, description, request)
+    external_id = _text(root, "header/ID")
+    if not external_id:
+        raise IszlReplyUnreadable("в ответе ИСЗЛ не указан header/ID")
+    result = _text(root, "body/RESULT")
+    return IszlReply(str(root.tag), external_id, result != "2", _text(root, "body/DESCRIPTION"))

@@ -20,7 +20,7 @@ from registry.models import Mo
 from tfoms_portal import messaging
 from tfoms_portal.formats.xml import XmlRejected, load_schema, parse_xml, validate
 
-from .formats import ANSWER_XSD, answer_parse
+from .formats import ANSWER_XSD, IszlReply, IszlReplyUnreadable, answer_parse, iszl_reply_parse
 from .forming import content_hash, package_form
 from .models import (
     Attempt,
@@ -42,6 +42,7 @@ from .statuses import log_write, package_set_status
 S = PackageStatus
 logger = logging.getLogger(__name__)
 DEFAULT_SERVICE = "tfoms_auto"
+ISZL_SERVICE = "iszl263"  # the order-263 side's replies belong to its service
 # F012-style codes of our ANSWER ERROR (formats §8.6)
 CODE_INVALID = 901
 CODE_WRONG_VALUE = 904
@@ -108,12 +109,18 @@ def inbound_handle(message: messaging.InMessage) -> None:
                 f"оно уже обработано.",
             )
             return
+        iszl = message.queue == messaging.queue_name(messaging.ISZL_REPLY)
         try:
             root = parse_xml(message.body)
         except XmlRejected as exc:
-            _reject_unreadable(message, inbox, [str(exc)])
+            if iszl:
+                _reject_unreadable(message, inbox, [str(exc)], service=ISZL_SERVICE, answer=False)
+            else:
+                _reject_unreadable(message, inbox, [str(exc)])
             return
-        if root.tag == "ANSWER":
+        if iszl:
+            _iszl_reply_apply(message, root, inbox)
+        elif root.tag == "ANSWER":
             _answer_apply(message, root, inbox)
         else:
             _package_apply(message, root, inbox)
@@ -148,6 +155,22 @@ def _answer_apply(message: messaging.InMessage, root: etree._Element, inbox: Inb
             package_type="ANSWER",
         )
         return
+    errors_text = [f"{code} {text}".strip() for code, text in answer.errors] or (
+        [] if answer.ok else ["ТФОМС вернул RESULT=ERROR без описания"]
+    )
+    _reply_apply(message, inbox, package, answer.ok, errors_text, answer.as_json())
+
+
+def _reply_apply(
+    message: messaging.InMessage,
+    inbox: InboundMessage,
+    package: Package,
+    ok: bool,
+    errors_text: list[str],
+    reply: dict[str, Any],
+) -> None:
+    """The fund's verdict on one of our packages (an ANSWER, an ISZL reply): its status, what the fund
+    now knows (SentObject), and the type's reply handler."""
     inbox.package = package
     inbox.save(update_fields=["package"])
     if package.status in (S.ACCEPTED, S.REJECTED_BY_FUND):
@@ -158,16 +181,13 @@ def _answer_apply(message: messaging.InMessage, root: etree._Element, inbox: Inb
             f"в статусе «{package.get_status_display()}».",
         )
         return
-    errors_text = [f"{code} {text}".strip() for code, text in answer.errors] or (
-        [] if answer.ok else ["ТФОМС вернул RESULT=ERROR без описания"]
-    )
-    package.reply = {**answer.as_json(), "message_id": message.message_id, "at": timezone.now().isoformat()}
+    package.reply = {**reply, "message_id": message.message_id, "at": timezone.now().isoformat()}
     package.save(update_fields=["reply"])
     Attempt.objects.create(
-        package=package, kind=Attempt.Kind.REPLY, ok=answer.ok, detail="; ".join(errors_text) or "OK"
+        package=package, kind=Attempt.Kind.REPLY, ok=ok, detail="; ".join(errors_text) or "OK"
     )
-    package_set_status(package, S.ACCEPTED if answer.ok else S.REJECTED_BY_FUND, errors=errors_text)
-    if answer.ok:
+    package_set_status(package, S.ACCEPTED if ok else S.REJECTED_BY_FUND, errors=errors_text)
+    if ok:
         SentObject.objects.update_or_create(
             package_type=package.package_type,
             object_id=package.object_id,
@@ -197,6 +217,49 @@ def _answer_apply(message: messaging.InMessage, root: etree._Element, inbox: Inb
             )
 
 
+# --- the ISZL side's replies to our order-263 packages (formats §3.6) -----------------------
+
+
+def _iszl_answered(reply: IszlReply) -> Package | None:
+    """Our package an ISZL reply is about: of its type and object GUID, the one whose body the ERROR
+    carries, else the oldest still Отправлен (the side answers in order), else the newest (a repeated
+    reply). Several types share a GUID (formats §3.3), so the type is part of the match."""
+    packages = Package.objects.select_for_update().filter(
+        direction=Direction.OUT, package_type=reply.package_type, external_id=reply.external_id
+    )
+    if reply.request is not None:
+        body = reply.request.decode("utf-8", errors="replace")
+        for package in packages.filter(status=S.SENT).order_by("sequence", "id"):
+            if package.body == body:
+                return package
+    return (
+        packages.filter(status=S.SENT).order_by("sequence", "id").first() or packages.order_by("-id").first()
+    )
+
+
+def _iszl_reply_apply(message: messaging.InMessage, root: etree._Element, inbox: InboundMessage) -> None:
+    try:
+        reply = iszl_reply_parse(root, message.type, parse_xml)
+    except (IszlReplyUnreadable, XmlRejected) as exc:
+        _reject_unreadable(
+            message, inbox, [f"Ответ ИСЗЛ не разобран: {exc}"], service=ISZL_SERVICE, answer=False
+        )
+        return
+    package = _iszl_answered(reply)
+    if package is None:
+        _reject_unreadable(
+            message,
+            inbox,
+            [f"Ответ ИСЗЛ на неизвестный пакет: {reply.package_type} ID={reply.external_id}"],
+            package_type=reply.package_type,
+            service=ISZL_SERVICE,
+            answer=False,
+        )
+        return
+    errors = [] if reply.ok else [storable(reply.description)]  # "Получен ответ с ошибкой: …"
+    _reply_apply(message, inbox, package, reply.ok, errors, reply.as_json())
+
+
 # --- the fund's own packages -----------------------------------------------------------------
 
 
@@ -210,7 +273,11 @@ def _payload_of(root: etree._Element) -> dict[str, Any]:
 
 
 def _inbound_package(
-    message: messaging.InMessage, root: etree._Element | None, package_type: str, mo: Mo | None = None
+    message: messaging.InMessage,
+    root: etree._Element | None,
+    package_type: str,
+    mo: Mo | None = None,
+    service: str | None = None,
 ) -> Package:
     try:
         package_uuid = uuid.UUID(message.message_id)
@@ -223,7 +290,7 @@ def _inbound_package(
     payload = _payload_of(root) if root is not None else {}
     package = Package(
         uuid=package_uuid,
-        service=Service.objects.get(code=inbound.service if inbound else DEFAULT_SERVICE),
+        service=Service.objects.get(code=service or (inbound.service if inbound else DEFAULT_SERVICE)),
         direction=Direction.IN,
         mo=mo,
         package_type=package_type[:64] or "НЕИЗВЕСТНЫЙ",
@@ -269,11 +336,18 @@ def _reject_unreadable(
     errors: list[str],
     package_type: str = "",
     mo: Mo | None = None,
+    service: str | None = None,
+    answer: bool = True,
 ) -> None:
-    package = _inbound_package(message, None, package_type or message.type, mo)
+    """Stored as Отклонен with its errors; answered with ANSWER ERROR unless the side has no such
+    answer (the ISZL side's replies are never answered)."""
+    package = _inbound_package(message, None, package_type or message.type, mo, service)
     inbox.package = package
     inbox.save(update_fields=["package"])
-    _reject(message, package, errors, CODE_INVALID)
+    if answer:
+        _reject(message, package, errors, CODE_INVALID)
+    else:
+        package_set_status(package, S.REJECTED, errors=[storable(error) for error in errors])
 
 
 def _package_apply(message: messaging.InMessage, root: etree._Element, inbox: InboundMessage) -> None:
@@ -308,8 +382,13 @@ def _package_apply(message: messaging.InMessage, root: etree._Element, inbox: In
 
 
 def consume_forever(*, should_stop: Any) -> None:
-    """The consumer loop of `runconsumer` (and the demo's thread): the fund's answers, then its packages."""
-    queues = [messaging.queue_name(messaging.TO_MIS_ANSWER), messaging.queue_name(messaging.TO_MIS)]
+    """The consumer loop of `runconsumer` (and the demo's thread): the fund's and the ISZL side's
+    answers, then the fund's packages."""
+    queues = [
+        messaging.queue_name(messaging.TO_MIS_ANSWER),
+        messaging.queue_name(messaging.ISZL_REPLY),
+        messaging.queue_name(messaging.TO_MIS),
+    ]
     messaging.get_backend().consume(queues, _handle_with_fresh_connection, should_stop=should_stop)
 
 

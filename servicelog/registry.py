@@ -32,7 +32,8 @@ class PackageType:
     header and body); `builder` is for the rare layout no envelope describes (our ANSWER). `title`
     is the Russian name shown wherever the type is shown (manual §4.2, §4.6.2.4). `check(payload)`
     may return readable Russian errors before the XSD speaks (e.g. "no doctor"); `queue` is the
-    logical queue of tfoms_portal.messaging it is published to; `reply_handler` is called after
+    logical queue of tfoms_portal.messaging it is published to, `reply_queue` the one its replies come
+    back on (the message's reply_to); `reply_handler` is called after
     the fund's ANSWER changed the status of one of its packages, `sent_handler` when the broker
     confirmed a batch of them (Отправлен)."""
 
@@ -47,6 +48,7 @@ class PackageType:
     title: str = ""
     envelope: Envelope | None = None
     sent_handler: SentHandler | None = None
+    reply_queue: str = "to_mis_answer"
 
     def __post_init__(self) -> None:
         if (self.builder is None) == (self.envelope is None):

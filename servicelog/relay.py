@@ -183,7 +183,7 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
             body=p.body.encode("utf-8"),
             message_id=p.message_id,
             type=p.package_type,
-            reply_to=messaging.queue_name(messaging.TO_MIS_ANSWER),
+            reply_to=messaging.queue_name(get_package_type(p.package_type).reply_queue),
         )
         for p in batch
     ]

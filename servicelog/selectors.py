@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -71,6 +71,23 @@ def packages_visible(workplace: Workplace | None) -> QuerySet[Package]:
     if workplace is not None and workplace.role == Role.STATISTICIAN:
         packages = packages.filter(service__code__in=STATISTICIAN_SERVICES)
     return packages
+
+
+def newest_packages(
+    *, workplace: Workplace | None, package_types: Sequence[str], object_ids: Sequence[str]
+) -> dict[tuple[str, str], Package]:
+    """(package type, object id) → the newest package, of the objects a domain page or API shows
+    (through the scoping function; one query per 1,000 objects)."""
+    latest: dict[tuple[str, str], Package] = {}
+    ids = list(dict.fromkeys(object_ids))
+    for start in range(0, len(ids), 1000):
+        packages = scope(
+            Package.objects.filter(package_type__in=package_types, object_id__in=ids[start : start + 1000]),
+            workplace,
+        ).order_by("-id")
+        for package in packages:
+            latest.setdefault((package.package_type, package.object_id), package)
+    return latest
 
 
 def package_get(*, workplace: Workplace | None, package_id: int) -> Package:

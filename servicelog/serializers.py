@@ -72,3 +72,15 @@ class PackageDetailSerializer(PackageSerializer):
 class DoNotSendSerializer(serializers.Serializer):
     value = serializers.BooleanField()
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class LastPackageSerializer(serializers.Serializer):
+    """The newest package of a domain object, as the domain APIs show its exchange state."""
+
+    message_id = serializers.CharField()
+    package_type = serializers.CharField()
+    operation = serializers.CharField()
+    status = serializers.CharField()
+    status_display = serializers.CharField(source="get_status_display")
+    result = serializers.CharField()
+    created_at = serializers.DateTimeField()

@@ -33,7 +33,7 @@ from .forming import (
     packages_form,
     sequence_lock,
 )
-from .models import LogEntry, Operation, Package, PackageStatus, SentObject, ServiceRun
+from .models import LogEntry, Operation, Package, PackageStatus, RunResult, SentObject, ServiceRun
 from .registry import get_package_type, package_type_title, register_service_job
 from .runs import run_beat
 from .statuses import log_write
@@ -104,6 +104,11 @@ class FamilyType:
     held: str = "{title}: ожидают передачи в ТФОМС «{parent}» — {count}."
     enabled: Callable[[], bool] = lambda: True
     insert_only: bool = False
+    # An object the fund knows by another type's GUID (AMOUNT_BED and FREE_BEDS_INFORMATION of a bed
+    # profile carry the GUID of its DIVISION_LINK_STRUCTURE_BED, formats §3.3).
+    guid_of: str | None = None
+    # The fund is told only changes of an object another type created (FREE_BEDS_INFORMATION).
+    update_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,21 @@ def told(package_type: str) -> Exists:
     )
 
 
+def changed_since(ctx: SyncContext) -> dt.datetime | None:
+    """When the last successful run of the service that covered the whole МО (its own or the
+    region's) started: a family may list only rows changed after it, plus what the fund was never
+    told (order 263, manual §4.4.5.1.2). None: no such run, everything is a candidate."""
+    return (
+        ServiceRun.objects.filter(
+            service_id=ctx.run.service_id, result=RunResult.SUCCESS, scope_key__in=("", ctx.mo.code)
+        )
+        .exclude(pk=ctx.run.pk)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+
+
 def _known(package_type: str, mo: Mo) -> dict[str, SentObject]:
     return {
         so.object_id: so
@@ -142,6 +162,24 @@ def _known(package_type: str, mo: Mo) -> dict[str, SentObject]:
             "object_id", "external_id", "accepted_hash", "deleted"
         )
     }
+
+
+def object_guids(package_type: str, object_ids: Iterable[str]) -> dict[str, str]:
+    """The GUIDs objects of a type have (accepted, else carried by their newest package): what a
+    child's payload names its parent by (DIVISION → BRANCH_ID, MOTION → HOSPITALISATION_ID)."""
+    ids = sorted(set(object_ids))
+    guids: dict[str, str] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        guids.update(
+            SentObject.objects.filter(package_type=package_type, object_id__in=chunk)
+            .exclude(external_id="")
+            .values_list("object_id", "external_id")
+        )
+    for object_id, package in latest_packages(package_type, [i for i in ids if i not in guids]).items():
+        if package.external_id:
+            guids[object_id] = package.external_id
+    return guids
 
 
 def _guid(sent: SentObject | None, last: Package | None) -> str:
@@ -202,6 +240,7 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
     # shows in the latter (ACCEPTED), so it is never taken for "not told" (no second Insert).
     known = _known(ftype.code, ctx.mo)
     latest = latest_packages(ftype.code, [obj.object_id for obj in objects])
+    shared = object_guids(ftype.guid_of, [obj.object_id for obj in objects]) if ftype.guid_of else {}
     held: dict[tuple[str, str], int] = defaultdict(int)
     drafts: list[Draft] = []
     for obj in objects:
@@ -222,11 +261,11 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
             continue
         drafts.append(
             Draft(
-                Operation.UPDATE if told else Operation.INSERT,
+                Operation.UPDATE if told or ftype.update_only else Operation.INSERT,
                 obj.object_id,
                 obj.payload,
                 obj.person,
-                _guid(sent, last),
+                shared.get(obj.object_id) or _guid(sent, last),
                 digest,
             )
         )
