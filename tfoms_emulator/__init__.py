@@ -2,6 +2,8 @@
 
 In process (the portal's locmem backend names `tfoms_emulator.handle` by dotted path) or over RabbitMQ
 with `python -m tfoms_emulator` (see server.py). It reads the portal's XSD files as data only.
+The ISZL side of order 263 (iszl.py): hospitalisation packages on `iszl.request`, replies on
+`iszl.reply`, the free beds known (`Emulator.free_beds`).
 Batch identification (ident.py): answers the portal's request DBFs from a register of insured persons
 (JSON), one file with `answer-ident` or a watched folder with `watch-ident` / `ident.watch_forever`.
 """

@@ -12,7 +12,7 @@ from types import FrameType
 import pika
 
 from . import ident, prof
-from .core import DEFAULT_PREFIX, Emulator, Faults, Queues
+from .core import DEFAULT_ISZL_REPLY, DEFAULT_ISZL_REQUEST, DEFAULT_PREFIX, Emulator, Faults, Queues
 from .server import Server, amqp_url, connection_parameters, declare_queues, publish
 
 COMMANDS = ("serve", "push", "declare", "answer-ident", "watch-ident", "answer-prof")
@@ -25,7 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--queue-prefix",
         default=DEFAULT_PREFIX,
         help=f"queue names are PREFIX + from_mis, from_mis.answer, to_mis, to_mis.answer"
-        f" (default {DEFAULT_PREFIX!r})",
+        f" (default {DEFAULT_PREFIX!r}); the ISZL queues are not prefixed",
+    )
+    common.add_argument(
+        "--iszl-request",
+        default=DEFAULT_ISZL_REQUEST,
+        help=f"queue of the МО's order-263 packages to the ISZL (default {DEFAULT_ISZL_REQUEST!r})",
+    )
+    common.add_argument(
+        "--iszl-reply",
+        default=DEFAULT_ISZL_REPLY,
+        help=f"queue of the ISZL's replies (default {DEFAULT_ISZL_REPLY!r})",
     )
 
     parser = argparse.ArgumentParser(prog="python -m tfoms_emulator", description="ТФОМС emulator")
@@ -155,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _watch_ident(args)
     if args.command == "answer-prof":
         return _answer_prof(args)
-    queues = Queues.with_prefix(args.queue_prefix)
+    queues = Queues.with_prefix(args.queue_prefix, iszl_request=args.iszl_request, iszl_reply=args.iszl_reply)
     if args.command == "serve":
         return _serve(args, queues)
 
@@ -163,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         channel = declare_queues(connection, queues)
         if args.command == "declare":
-            print("declared: " + ", ".join(queues.all()), flush=True)
+            print("declared: " + ", ".join(queues.declared()), flush=True)
             return 0
         channel.confirm_delivery()
         message = Emulator(queues=queues).push(args.type, args.file.read_bytes())

@@ -9,11 +9,12 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 
 from .answer import build_answer, read_answer
+from .iszl import ISZL_SCHEMA, IszlState, Reply, refusal
 from .rules import (
     FORMAT_ERROR,
     MISSING_VALUE,
@@ -45,6 +46,12 @@ SCHEMAS: dict[str, str] = {
 ANSWER_TYPE = "ANSWER"
 APP_ID = "TFOMS"
 DEFAULT_PREFIX = "tfoms."
+# The ISZL queues (order 263) keep their own names: the tfoms. prefix does not apply to them.
+DEFAULT_ISZL_REQUEST = "iszl.request"
+DEFAULT_ISZL_REPLY = "iszl.reply"
+_ISZL_SCHEMA_KEY = "(ISZL)"
+
+_T = TypeVar("_T")
 
 Message = dict[str, Any]  # {"queue": str, "properties": dict, "body": bytes}
 
@@ -68,24 +75,40 @@ def _properties(package_type: str, **extra: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Queues:
-    """The four queues of DESIGN §3; every name is `prefix` + a fixed suffix (prefix `tfoms.` by default)."""
+    """The four queues of DESIGN §3, every name `prefix` + a fixed suffix (prefix `tfoms.` by default),
+    and the two ISZL queues of order 263, named as given (`iszl.request`, `iszl.reply` by default)."""
 
     from_mis: str = "tfoms.from_mis"  # the МО's packages (we consume)
     from_mis_answer: str = "tfoms.from_mis.answer"  # the МО's answers to our packages (we consume)
     to_mis: str = "tfoms.to_mis"  # our packages to the МО (we publish)
     to_mis_answer: str = "tfoms.to_mis.answer"  # our answers to the МО's packages (we publish)
+    iszl_request: str = DEFAULT_ISZL_REQUEST  # the МО's hospitalisation packages (we consume)
+    iszl_reply: str = DEFAULT_ISZL_REPLY  # the ISZL's replies to them (we publish)
 
     @classmethod
-    def with_prefix(cls, prefix: str = DEFAULT_PREFIX) -> Queues:
+    def with_prefix(
+        cls,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        iszl_request: str = DEFAULT_ISZL_REQUEST,
+        iszl_reply: str = DEFAULT_ISZL_REPLY,
+    ) -> Queues:
         return cls(
             from_mis=f"{prefix}from_mis",
             from_mis_answer=f"{prefix}from_mis.answer",
             to_mis=f"{prefix}to_mis",
             to_mis_answer=f"{prefix}to_mis.answer",
+            iszl_request=iszl_request,
+            iszl_reply=iszl_reply,
         )
 
     def all(self) -> tuple[str, str, str, str]:
+        """The four tfoms queues."""
         return (self.from_mis, self.from_mis_answer, self.to_mis, self.to_mis_answer)
+
+    def declared(self) -> tuple[str, ...]:
+        """Every queue the AMQP server declares: the four tfoms queues and the two ISZL ones."""
+        return (*self.all(), self.iszl_request, self.iszl_reply)
 
 
 @dataclass(frozen=True)
@@ -148,9 +171,11 @@ class Emulator:
         faults: Faults | None = None,
         max_body_bytes: int = DEFAULT_MAX_BYTES,
         dedup_limit: int = 1_000_000,
+        iszl_schema: str = ISZL_SCHEMA,
     ) -> None:
         self.root = Path(root) if root is not None else REPO_ROOT
         self.schemas = dict(SCHEMAS if schemas is None else schemas)
+        self.iszl_schema = iszl_schema
         self.rules = dict(RULES if rules is None else rules)
         self.queues = queues or Queues()
         self.max_body_bytes = max_body_bytes
@@ -176,6 +201,8 @@ class Emulator:
         with self._lock:
             self.known: Known = {}
             self._seen: OrderedDict[str, tuple[str, str | None, list[Error], bytes]] = OrderedDict()
+            self.iszl = IszlState()
+            self._iszl_seen: OrderedDict[str, Reply] = OrderedDict()
             self.received_answers: list[ReceivedAnswer] = []
             self._answer_ids: set[str] = set()
             self.pushed: list[Message] = []
@@ -196,6 +223,12 @@ class Emulator:
             self._schema_cache[package_type] = load_schema(self.root / self.schemas[package_type])
         return self._schema_cache[package_type]
 
+    def free_beds(self, lpu: str | None = None) -> list[dict[str, Any]]:
+        """Beds per bed-profile record the ISZL knows (of one МО when `lpu` is its MCOD): rows
+        {lpu, branch, division, v020, profile, planned, free, actual_date}; see IszlState.free_beds()."""
+        with self._lock:
+            return self.iszl.free_beds(lpu)
+
     def handle(
         self, package_type: str, properties: Mapping[str, Any], body: bytes, queue: str | None = None
     ) -> list[Message]:
@@ -206,10 +239,13 @@ class Emulator:
         self, package_type: str, properties: Mapping[str, Any], body: bytes, queue: str | None = None
     ) -> Outcome:
         """Handle one message of the МО. `queue` is where it arrived (None: tfoms.from_mis, or the
-        answer queue when the type is ANSWER). Answers of the МО are recorded and get no reply."""
+        answer queue when the type is ANSWER). Answers of the МО are recorded and get no reply;
+        packages on the ISZL request queue get the ISZL's replies (iszl.py)."""
         package_type = package_type or ""
         message_id = str(properties.get("message_id") or "").strip()
         with self._lock:
+            if queue == self.queues.iszl_request:
+                return self._process_iszl(package_type, message_id, body)
             if queue == self.queues.from_mis_answer or package_type == ANSWER_TYPE:
                 return self._record_answer(package_type, message_id, properties, body)
 
@@ -229,7 +265,9 @@ class Emulator:
                     outcome.operation, outcome.errors = self._check(package_type, body)
                 answer = build_answer(self.queues.from_mis, package_type, message_id, outcome.errors)
                 if message_id and not reject:
-                    self._remember(message_id, (package_type, outcome.operation, outcome.errors, answer))
+                    self._remember(
+                        self._seen, message_id, (package_type, outcome.operation, outcome.errors, answer)
+                    )
 
             outcome.result = "ERROR" if outcome.errors else "OK"
             outcome.dropped, outcome.duplicated = drop, duplicate and not drop
@@ -256,10 +294,48 @@ class Emulator:
         faults = self._faults
         return faults.reject_ratio, faults.drop_ratio, faults.duplicate_ratio
 
-    def _remember(self, message_id: str, entry: tuple[str, str | None, list[Error], bytes]) -> None:
-        self._seen[message_id] = entry
-        while len(self._seen) > self.dedup_limit:
-            self._seen.popitem(last=False)
+    def _remember(self, seen: OrderedDict[str, _T], message_id: str, entry: _T) -> None:
+        seen[message_id] = entry
+        while len(seen) > self.dedup_limit:
+            seen.popitem(last=False)
+
+    def _iszl_xsd(self) -> etree.XMLSchema:
+        if _ISZL_SCHEMA_KEY not in self._schema_cache:
+            self._schema_cache[_ISZL_SCHEMA_KEY] = load_schema(self.root / self.iszl_schema)
+        return self._schema_cache[_ISZL_SCHEMA_KEY]
+
+    def _process_iszl(self, package_type: str, message_id: str, body: bytes) -> Outcome:
+        """An ISZL package: the same faults and message_id replay as the fund's, replies to iszl.reply."""
+        reject, drop, duplicate = [self._rng.random() < ratio for ratio in self._ratios()]
+        outcome = Outcome(package_type, message_id)
+        cached = self._iszl_seen.get(message_id) if message_id else None
+        if cached is not None:
+            reply = cached
+            outcome.replayed = True
+        elif reject:
+            reply = refusal(package_type, None, [Error(SIMULATED_REJECT, "Отказ ТФОМС (имитация)")], body)
+            outcome.rejected = True
+        elif not message_id:
+            missing = Error(MISSING_VALUE, "Не указан идентификатор сообщения (message_id)")
+            reply = refusal(package_type, None, [missing], body)
+        else:
+            reply = self.iszl.answer(package_type, body, self._iszl_xsd, self.max_body_bytes)
+            self._remember(self._iszl_seen, message_id, reply)
+        outcome.package_type = reply.package_type or package_type
+        outcome.operation, outcome.errors = reply.operation, list(reply.errors)
+        outcome.result = "ERROR" if reply.errors else "OK"
+        outcome.dropped, outcome.duplicated = drop, duplicate and not drop
+        copies = 0 if drop else 2 if duplicate else 1
+        extra = {"correlation_id": message_id} if message_id else {}
+        outcome.replies = [
+            {
+                "queue": self.queues.iszl_reply,
+                "properties": _properties(reply.reply_type, **extra),
+                "body": reply.body,
+            }
+            for _ in range(copies)
+        ]
+        return outcome
 
     def _check(self, package_type: str, body: bytes) -> tuple[str | None, list[Error]]:
         """(operation, errors) of a package; a package without errors has been applied."""

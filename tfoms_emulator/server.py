@@ -1,4 +1,7 @@
-"""The emulator over RabbitMQ (pika): declare the queues, consume the МО's messages, publish the answers."""
+"""The emulator over RabbitMQ (pika): declare the queues, consume the МО's messages, publish the answers.
+
+Consumed: tfoms.from_mis, tfoms.from_mis.answer and iszl.request; each reply goes to the queue it names
+(tfoms.to_mis.answer for the fund's ANSWERs, iszl.reply for the ISZL's replies)."""
 
 from __future__ import annotations
 
@@ -59,7 +62,7 @@ def connection_parameters(url: str) -> pika.URLParameters:
 def declare_queues(connection: BlockingConnection, queues: Queues) -> BlockingChannel:
     """Declare the durable classic queues; one that exists with other arguments (quorum) is kept as is."""
     channel = connection.channel()
-    for name in queues.all():
+    for name in queues.declared():
         try:
             channel.queue_declare(name, durable=True, arguments={"x-queue-type": "classic"})
         except pika.exceptions.ChannelClosedByBroker as exc:
@@ -105,7 +108,8 @@ def describe(outcome: Outcome, delay: float = 0.0) -> str:
 
 
 class Server:
-    """Consume tfoms.from_mis and tfoms.from_mis.answer; publish answers (confirmed) before each ack."""
+    """Consume tfoms.from_mis, tfoms.from_mis.answer and iszl.request; publish the replies (confirmed),
+    each to the queue it names, before each ack."""
 
     def __init__(
         self,
@@ -160,7 +164,7 @@ class Server:
             self._pending = 0
             tags = [
                 channel.basic_consume(queue, self._on_message_from(connection, queue))
-                for queue in (queues.from_mis, queues.from_mis_answer)
+                for queue in (queues.from_mis, queues.from_mis_answer, queues.iszl_request)
             ]
             self._consuming = True
             self._say("ready")

@@ -49,6 +49,10 @@ class Emulator:
                 url,
                 "--queue-prefix",
                 f"{prefix}tfoms.",
+                "--iszl-request",
+                f"{prefix}iszl.request",
+                "--iszl-reply",
+                f"{prefix}iszl.reply",
                 *extra,
             ],
             cwd=ROOT,
@@ -126,7 +130,11 @@ def consume_until(
     timeout: float = 30.0,
 ) -> None:
     deadline = time.monotonic() + timeout
-    queues = [messaging.queue_name(messaging.TO_MIS_ANSWER), messaging.queue_name(messaging.TO_MIS)]
+    queues = [
+        messaging.queue_name(messaging.TO_MIS_ANSWER),
+        messaging.queue_name(messaging.ISZL_REPLY),
+        messaging.queue_name(messaging.TO_MIS),
+    ]
     messaging.get_backend().consume(
         queues, handler, should_stop=lambda: done() or time.monotonic() > deadline
     )

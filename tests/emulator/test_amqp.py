@@ -17,6 +17,7 @@ import pytest
 
 from tfoms_emulator import Queues
 
+from . import iszl_samples
 from .samples import REPO, answer_of, district, message_id
 
 pytestmark = pytest.mark.amqp
@@ -69,14 +70,22 @@ def url() -> str:
 
 @pytest.fixture
 def queues(url) -> Iterator[Queues]:
-    """Queues of this test only (prefix unique per run); deleted afterwards."""
-    names = Queues.with_prefix(f"test.emulator.{uuid.uuid4().hex[:10]}.")
+    """Queues of this test only (prefix unique per run, the ISZL ones too); deleted afterwards."""
+    prefix = f"test.emulator.{uuid.uuid4().hex[:10]}."
+    names = Queues.with_prefix(prefix, iszl_request=f"{prefix}iszl.request", iszl_reply=f"{prefix}iszl.reply")
     yield names
     connection = pika.BlockingConnection(pika.URLParameters(url))
     channel = connection.channel()
-    for name in names.all():
+    for name in names.declared():
         channel.queue_delete(name)
     connection.close()
+
+
+def serve(url: str, queues: Queues, *extra: str) -> Process:
+    """`python -m tfoms_emulator serve` on these queues."""
+    prefix = queues.from_mis.removesuffix("from_mis")
+    names = ("--iszl-request", queues.iszl_request, "--iszl-reply", queues.iszl_reply)
+    return Process("serve", "--amqp", url, "--queue-prefix", prefix, *names, *extra)
 
 
 def get_one(channel, queue_name: str, timeout: float = 20.0):
@@ -90,8 +99,7 @@ def get_one(channel, queue_name: str, timeout: float = 20.0):
 
 
 def test_serve_answers_a_district_package_and_stops_on_sigterm(url, queues):
-    prefix = queues.from_mis.removesuffix("from_mis")
-    emulator = Process("serve", "--amqp", url, "--queue-prefix", prefix)
+    emulator = serve(url, queues)
     try:
         emulator.wait_for(lambda line: line == "ready")
         connection = pika.BlockingConnection(pika.URLParameters(url))
@@ -157,3 +165,35 @@ def test_push_publishes_the_funds_package_to_the_mo(url, queues, tmp_path):
     assert body == package.read_bytes()
     assert properties.type == "POLIS" and properties.reply_to == queues.from_mis_answer
     assert properties.message_id in done.stdout
+
+
+def test_serve_replies_to_iszl_packages_on_the_iszl_reply_queue(url, queues):
+    emulator = serve(url, queues)
+    try:
+        emulator.wait_for(lambda line: line == "ready")
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+        channel = connection.channel()
+        branch_id, accepted_mid, refused_mid = iszl_samples.guid(), message_id(), message_id()
+        unknown = iszl_samples.branch("Update", iszl_samples.guid())
+        for mid, body in ((accepted_mid, iszl_samples.branch("Insert", branch_id)), (refused_mid, unknown)):
+            channel.basic_publish(
+                "",
+                queues.iszl_request,
+                body,
+                pika.BasicProperties(
+                    type="BRANCH", message_id=mid, content_type="Xml", app_id="Promed", delivery_mode=2
+                ),
+            )
+        first_properties, first = get_one(channel, queues.iszl_reply)
+        second_properties, second = get_one(channel, queues.iszl_reply)
+        connection.close()
+
+        assert first_properties.type == "BRANCH" and first_properties.correlation_id == accepted_mid
+        assert iszl_samples.accepted(first) == ("BRANCH", "Insert", branch_id, "1", "Принято")
+        assert second_properties.type == "ERROR" and second_properties.correlation_id == refused_mid
+        description, original = iszl_samples.refused(second)
+        assert original == unknown and "не найден" in description
+        assert emulator.wait_for(lambda line: accepted_mid in line) == f"BRANCH {accepted_mid} Insert → OK"
+        assert "→ ERROR 904" in emulator.wait_for(lambda line: refused_mid in line)
+    finally:
+        emulator.kill()

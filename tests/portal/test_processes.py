@@ -201,11 +201,18 @@ def test_consumer_starts_and_stops_on_sigterm(tmp_path):
         )
 
 
+EMULATOR_QUEUES = ("from_mis", "from_mis.answer", "to_mis", "to_mis.answer", "iszl.request", "iszl.reply")
+
+
 @pytest.mark.amqp
 def test_emulator_starts_and_stops_on_sigterm(tmp_path):
     prefix = f"emu{os.getpid()}."
     env = _env(tmp_path)
-    argv = [*_argv(PROCESS_COMMANDS["emulator"]), "--queue-prefix", prefix]
+    argv = [
+        *_argv(PROCESS_COMMANDS["emulator"]),
+        *("--queue-prefix", prefix, "--iszl-request", f"{prefix}iszl.request"),
+        *("--iszl-reply", f"{prefix}iszl.reply"),
+    ]
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -218,5 +225,5 @@ def test_emulator_starts_and_stops_on_sigterm(tmp_path):
         _stop(proc)
         _delete_queues(
             env["TFOMS_AMQP_URL"],
-            [f"{prefix}{q}" for q in ("from_mis", "from_mis.answer", "to_mis", "to_mis.answer")],
+            [f"{prefix}{q}" for q in EMULATOR_QUEUES],
         )
