@@ -7,6 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from . import checkdigits
 
@@ -69,10 +70,24 @@ class Subdivision(models.Model):
         HOSPITAL = "hospital", "Стационар"
         EMS = "ems", "Скорая медицинская помощь"
 
+    class AgeGroup(models.IntegerChoices):
+        CHILDREN = 1, "Детское"
+        ADULT = 3, "Взрослое"
+        MIXED = 4, "Смешанное"
+
     mo = models.ForeignKey(Mo, verbose_name="МО", on_delete=models.PROTECT, related_name="subdivisions")
     code = models.CharField("код", max_length=3, validators=[checkdigits.validate_three_digits])
     name = models.CharField("наименование", max_length=250)
     kind = models.CharField("тип", max_length=16, choices=Kind.choices)
+    age_group = models.PositiveSmallIntegerField(
+        "обслуживаемое население", choices=AgeGroup.choices, default=AgeGroup.MIXED
+    )
+    address = models.CharField("адрес", max_length=500, blank=True)
+    phone = models.CharField("телефон", max_length=64, blank=True)
+    date_open = models.DateField("дата открытия", null=True, blank=True)
+    date_close = models.DateField("дата закрытия", null=True, blank=True)
+    created_at = models.DateTimeField("создано", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("изменено", auto_now=True)
 
     class Meta:
         verbose_name = "подразделение"
@@ -101,6 +116,13 @@ class Department(models.Model):
     code = models.CharField("код", max_length=3, validators=[checkdigits.validate_three_digits])
     name = models.CharField("наименование", max_length=250)
     group_type = models.CharField("тип группы отделений", max_length=24, choices=GroupType.choices)
+    profile_code = models.CharField("профиль отделения (V002)", max_length=3, blank=True)
+    phone = models.CharField("телефон", max_length=64, blank=True)
+    is_oms = models.BooleanField("финансируется из ОМС", default=True)
+    date_open = models.DateField("дата открытия", null=True, blank=True)
+    date_close = models.DateField("дата закрытия", null=True, blank=True)
+    created_at = models.DateTimeField("создано", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("изменено", auto_now=True)
 
     MO_SCOPE = ("subdivision__mo",)
 
@@ -124,6 +146,9 @@ class BedProfile(models.Model):
     name = models.CharField("наименование", max_length=250)
     date_begin = models.DateField("действует с")
     date_end = models.DateField("действует по", null=True, blank=True)
+    repair_beds = models.PositiveIntegerField("коек на ремонте", default=0)
+    created_at = models.DateTimeField("создано", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("изменено", auto_now=True)
 
     MO_SCOPE = ("department__subdivision__mo",)
 
@@ -150,6 +175,7 @@ class Bed(models.Model):
     kind = models.CharField("вид", max_length=8, choices=Kind.choices, default=Kind.ADULT)
     date_begin = models.DateField("действует с")
     date_end = models.DateField("действует по", null=True, blank=True)
+    updated_at = models.DateTimeField("изменено", auto_now=True)
 
     MO_SCOPE = ("bed_profile__department__subdivision__mo",)
 
@@ -232,7 +258,7 @@ class Person(models.Model):
     updated_at = models.DateTimeField("изменён", auto_now=True)
 
     # A person belongs to the МО of their attachments, treatment cases and dispensary observation cards.
-    MO_SCOPE = ("attachments__mo", "treatment_cases__mo", "dispensary_cards__mo")
+    MO_SCOPE = ("attachments__mo", "treatment_cases__mo", "dispensary_cards__mo", "hospital_stays__mo")
 
     class Meta:
         verbose_name = "человек"

@@ -234,6 +234,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": env.float("TFOMS_AUTO_EVERY_SECONDS", default=1800.0),
         "args": ("tfoms_auto",),
     },
+    "iszl263": {  # order 263: every 15 minutes; free beds go once a day (formats §3.3)
+        "task": "servicelog.run_scheduled",
+        "schedule": env.float("TFOMS_ISZL_EVERY_SECONDS", default=900.0),
+        "args": ("iszl263",),
+    },
     "ident-batch": {
         "task": "servicelog.run_scheduled",
         "schedule": crontab(hour=env.int("IDENT_BATCH_HOUR", default=1), minute=0),

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from attachment import api as attachment_api
 from attachment import card as attachment_card
+from hospitalisation import api as hospitalisation_api
 from identification import api as identification_api
 from prophylaxis import api as prophylaxis_api
 from prophylaxis import plan_api
@@ -48,6 +49,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", registry_api.token_view, name="api_token"),
     path("api/v1/dispensary/cards/", prophylaxis_api.cards_view, name="api_dispensary_cards"),
+    path("api/v1/hospitalisation/referrals/", hospitalisation_api.referrals_view, name="api_referrals"),
+    path("api/v1/hospitalisation/stays/", hospitalisation_api.stays_view, name="api_stays"),
     path("api/v1/prophylaxis/plans/", plan_api.plans_view, name="api_plans"),
     path(
         "api/v1/prophylaxis/plans/<int:plan_id>/persons/", plan_api.plan_persons_view, name="api_plan_persons"
