@@ -356,13 +356,15 @@ def _log_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[list[
             yield [
                 _local(entry.at),
                 entry.get_level_display(),
+                package.message_id if package else "",
                 f"{package_type_title(package.package_type)}, {package.get_operation_display().lower()}"
                 if package
                 else "",
                 entry.message,
             ]
 
-    return f"log_{service.code}_{run.pk}", ["Время", "Вид", "Пакет", "Сообщение"], rows()
+    headers = ["Дата и время", "Вид", "Идентификатор пакета", "Тип пакета", "Сообщение"]
+    return f"log_{service.code}_{run.pk}", headers, rows()
 
 
 def _local(moment: dt.datetime | None) -> str:

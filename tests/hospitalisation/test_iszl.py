@@ -325,3 +325,17 @@ def test_the_service_runs_every_15_minutes_and_free_beds_once_a_day(region, sett
     assert second.external_id == first.external_id
     assert xml(second).findtext("body/ACTUAL_DATE") == tomorrow.isoformat()
     assert len(sent()) == 8  # nothing else changed
+
+
+def test_the_detailed_log_names_the_package_by_guid_and_type_in_words(region, enter, mo_admin_a):
+    run = cycle(region.hospital)
+    branch = sent(f.BRANCH)[0]
+    client = enter(mo_admin_a)
+    html = client.get("/journal/", {"service": "iszl263", "run": run.pk}).content.decode()
+    assert "<th>Дата и время</th><th>Вид</th><th>Идентификатор пакета</th><th>Тип пакета</th>" in html
+    assert branch.message_id in html and "Филиал, добавление" in html
+    assert "Количество свободных коек, изменение" in html
+    response = client.get("/journal/export/log.csv", {"service": "iszl263", "run": run.pk})
+    csv = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert csv.splitlines()[0] == "Дата и время;Вид;Идентификатор пакета;Тип пакета;Сообщение"
+    assert f";{branch.message_id};Филиал, добавление;" in csv
