@@ -141,6 +141,10 @@ def package_search(*, workplace: Workplace | None, filters: PackageFilter) -> Qu
     if filters.package_type:
         packages = packages.filter(package_type=filters.package_type.upper())
     if filters.run_id is not None:
+        # Another МО's run (or one of a service the viewer does not see) is not found, in pages,
+        # exports and the API alike — not an empty list that says it exists (A4, issue 15).
+        runs = ServiceRun.objects.filter(service__in=services_visible(workplace))
+        get_scoped_or_404(runs, workplace, pk=filters.run_id)
         packages = packages.filter(run_id=filters.run_id)
     if filters.service:
         packages = packages.filter(service__code=filters.service)

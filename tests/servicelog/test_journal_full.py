@@ -457,3 +457,18 @@ def test_a_start_with_the_task_queue_down_closes_the_run(enter, mo_admin_a, monk
     assert "Очередь задач недоступна" in html
     run = ServiceRun.objects.get(trigger="manual")
     assert run.result == RunResult.ERROR and run.log.filter(message__contains="Connection refused").exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/journal/export/packages.csv?run={run}",
+        "/journal/search/?run={run}",
+        "/api/v1/servicelog/packages/?run={run}",
+    ],
+)
+def test_another_mos_run_is_not_found_not_an_empty_list(enter, mo_admin_a, world, url):
+    """A4, issue 15: naming МО B's run gives 404, not an empty list that says it exists."""
+    client = enter(mo_admin_a)
+    assert client.get(url.format(run=world["run_b"].pk)).status_code == 404
+    assert client.get(url.format(run=world["run_a"].pk)).status_code == 200
