@@ -18,7 +18,7 @@ from django.utils import timezone
 from registry.models import BedProfile, Department, Person, Sex, Subdivision
 from servicelog.envelope import ISZL, Envelope
 
-from .models import Movement, Referral, Stay
+from .models import Referral, Stay
 
 XSD = Path(__file__).resolve().parent / "xsd" / "iszl.xsd"
 
@@ -59,146 +59,57 @@ SEX = {Sex.MALE: "10301", Sex.FEMALE: "10302"}
 PATIENT_NAMESPACE = uuid.UUID("6f1c0e52-3b7a-4d0e-9a43-2630c0d54d2b")  # ours: patient GUIDs
 
 
-def _iszl(root: str, *body: str, to: bool = False) -> Envelope:
-    return Envelope(ISZL, root, header=("LPU", "LPU_TO") if to else ("LPU",), body=body)
+def _iszl(root: str, body: str, to: bool = False) -> Envelope:
+    """An ISZL envelope; `body` names the body's tags in the order they are sent."""
+    return Envelope(ISZL, root, header=("LPU", "LPU_TO") if to else ("LPU",), body=tuple(body.split()))
 
 
-_PATIENT = (
-    "POLICY_TYPE",
-    "POLIS_SERIAL",
-    "POLIS_NUMBER",
-    "SMO",
-    "FIRST_NAME",
-    "LAST_NAME",
-    "FATHER_NAME",
-    "SEX",
-    "BIRTHDAY",
-)
+_PATIENT = "POLICY_TYPE POLIS_SERIAL POLIS_NUMBER SMO FIRST_NAME LAST_NAME FATHER_NAME SEX BIRTHDAY"
+# The bodies of formats §3.3, field by field.
 ENVELOPES: dict[str, Envelope] = {
-    BRANCH: _iszl(
-        BRANCH,
-        "BR_CODE",
-        "NAME",
-        "DATE_ADD",
-        "ADDRESS",
-        "LPU_TYPE",
-        "CATEGORY",
-        "PHONE",
-        "ACTIVE",
-        "DATE_REMOVE",
-    ),
+    BRANCH: _iszl(BRANCH, "BR_CODE NAME DATE_ADD ADDRESS LPU_TYPE CATEGORY PHONE ACTIVE DATE_REMOVE"),
     DIVISION: _iszl(
         DIVISION,
-        "DV_CODE",
-        "NAME",
-        "FULLNAME",
-        "LEVEL",
-        "CODE_MZ",
-        "PHONE",
-        "ADDRESS",
-        "BRANCH_ID",
-        "DIVISION_TYPE",
-        "REVENUE_TYPE",
-        "ACTIVE",
+        "DV_CODE NAME FULLNAME LEVEL CODE_MZ PHONE ADDRESS BRANCH_ID DIVISION_TYPE REVENUE_TYPE ACTIVE "
         "ID_NUMBER_CARD",
     ),
-    DLSB: _iszl(DLSB, "DIVISION_ID", "STRUCTURE_BED", "V020_STRUCTURE_BED"),
+    DLSB: _iszl(DLSB, "DIVISION_ID STRUCTURE_BED V020_STRUCTURE_BED"),
     AMOUNT_BED: _iszl(
         AMOUNT_BED,
-        "DATE_BEGIN",
-        "DATE_END",
-        "FEMALE_BED",
-        "MALE_BED",
-        "BEDS_COUNT",
-        "REPAIR_BED",
-        "PLANNED_BEDS_COUNT",
-        "PLANNED_MALE_BED",
-        "PLANNED_FEMALE_BED",
-        "DLSB",
+        "DATE_BEGIN DATE_END FEMALE_BED MALE_BED BEDS_COUNT REPAIR_BED PLANNED_BEDS_COUNT PLANNED_MALE_BED "
+        "PLANNED_FEMALE_BED DLSB",
     ),
-    FREE_BEDS: _iszl(FREE_BEDS, "ACTUAL_DATE", "AMOUNT", "DLSB"),
+    FREE_BEDS: _iszl(FREE_BEDS, "ACTUAL_DATE AMOUNT DLSB"),
     REFERRAL: _iszl(
         REFERRAL,
-        "REFERRAL_NUMBER",
-        "REFERRAL_DATE",
-        "HOSPITALISATION_DATE",
-        "HOSPITALISATION_TYPE",
-        "BRANCH_TO",
-        "DIVISION_TO",
-        "V020_STRUCTURE_BED",
-        "STRUCTURE_BED",
-        "BRANCH_FROM",
-        "MKB",
-        "DIAGNOSIS",
-        "PLANNED_DATE",
-        "USL_OK",
-        "DOC_CODE",
-        *_PATIENT,
-        "PHONE",
-        "PATIENT",
-        "ANOTHER_REGION",
+        "REFERRAL_NUMBER REFERRAL_DATE HOSPITALISATION_DATE HOSPITALISATION_TYPE BRANCH_TO DIVISION_TO "
+        "V020_STRUCTURE_BED STRUCTURE_BED BRANCH_FROM MKB DIAGNOSIS PLANNED_DATE USL_OK DOC_CODE "
+        f"{_PATIENT} PHONE PATIENT ANOTHER_REGION",
         to=True,
     ),
     CANCEL_REFERRAL: _iszl(
         CANCEL_REFERRAL,
-        "REFERRAL_NUMBER",
-        "DATE",
-        "REFERRAL_LPU",
-        "BRANCH",
-        "REASON",
-        "CANCEL_SOURSE",
-        "DATE_CANCEL",
-        "CANCEL_TYPE",
-        "CANCEL_DESCRIPTION",
-        "PATIENT",
+        "REFERRAL_NUMBER DATE REFERRAL_LPU BRANCH REASON CANCEL_SOURSE DATE_CANCEL CANCEL_TYPE "
+        "CANCEL_DESCRIPTION PATIENT",
         to=True,
     ),
     HOSPITALISATION: _iszl(
         HOSPITALISATION,
-        "REFERRAL_NUMBER",
-        "REFERRAL_DATE",
-        "REFERRAL_MO",
-        "MO",
-        "BRANCH",
-        "DIVISION",
-        "FORM_MEDICAL_CARE",
-        "HOSPITALISATION_DATE",
-        "HOSPITALISATION_TIME",
-        *_PATIENT,
-        "USL_OK",
-        "V020_STRUCTURE_BED",
-        "STRUCTURE_BED",
-        "MED_CARD_NUMBER",
-        "MKB",
-        "DIAGNOSIS",
-        "PATIENT",
+        "REFERRAL_NUMBER REFERRAL_DATE REFERRAL_MO MO BRANCH DIVISION FORM_MEDICAL_CARE HOSPITALISATION_DATE "
+        f"HOSPITALISATION_TIME {_PATIENT} USL_OK V020_STRUCTURE_BED STRUCTURE_BED MED_CARD_NUMBER MKB "
+        "DIAGNOSIS PATIENT",
     ),
     MOTION: _iszl(
         MOTION,
-        "HOSPITALISATION_ID",
-        "BRANCH",
-        "DIVISION",
-        "V020_STRUCTURE_BED",
-        "STRUCTURE_BED",
-        "DATE_IN",
-        "DATE_OUT",
-        "MED_CARD_NUMBER",
-        "HOSPITALISATION_DATE",
-        "USL_OK",
-        "OUTCOME",
+        "HOSPITALISATION_ID BRANCH DIVISION V020_STRUCTURE_BED STRUCTURE_BED DATE_IN DATE_OUT "
+        "MED_CARD_NUMBER "
+        "HOSPITALISATION_DATE USL_OK OUTCOME",
     ),
     CANCEL_HOSPITALISATION: _iszl(
         CANCEL_HOSPITALISATION,
-        "DATE",
-        "HOSPITALISATION_ID",
-        "BRANCH",
-        "REASON",
-        "CANCEL_SOURSE",
-        "DATE_CANCEL",
-        "CANCEL_TYPE",
-        "HOSPITALISATION_DIVISION",
-        "MED_CARD_NUMBER",
-        "PATIENT",
+        "DATE HOSPITALISATION_ID BRANCH REASON CANCEL_SOURSE DATE_CANCEL CANCEL_TYPE "
+        "HOSPITALISATION_DIVISION "
+        "MED_CARD_NUMBER PATIENT",
     ),
 }
 
@@ -426,9 +337,18 @@ def hospitalisation_payload(stay: Stay) -> dict[str, Any]:
     )
 
 
-def motion_payload(movement: Movement, hospitalisation_guid: str) -> dict[str, Any]:
-    stay = movement.stay
-    bed = _bed(movement.department, movement.bed_profile)
+def motion_payload(
+    *,
+    stay: Stay,
+    department: Department,
+    profile: BedProfile | None,
+    date_in: dt.date,
+    date_out: dt.date | None,
+    outcome: int | None,
+    hospitalisation_guid: str,
+) -> dict[str, Any]:
+    """One movement of a stay (its fields passed one by one: a run reads 10⁵ of them as plain rows)."""
+    bed = _bed(department, profile)
     return _clean(
         {
             "LPU": stay.mo.code,
@@ -436,12 +356,12 @@ def motion_payload(movement: Movement, hospitalisation_guid: str) -> dict[str, A
             **{
                 tag: bed.get(tag, "") for tag in ("BRANCH", "DIVISION", "V020_STRUCTURE_BED", "STRUCTURE_BED")
             },
-            "DATE_IN": _date(movement.date_in),
-            "DATE_OUT": _date(movement.date_out),
+            "DATE_IN": _date(date_in),
+            "DATE_OUT": _date(date_out),
             "MED_CARD_NUMBER": stay.card_number,
             "HOSPITALISATION_DATE": _local(stay.admitted_at).date().isoformat(),
             "USL_OK": bed.get("USL_OK", ""),
-            "OUTCOME": str(movement.outcome) if movement.outcome else "",
+            "OUTCOME": str(outcome) if outcome else "",
         }
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from functools import partial
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -109,6 +110,11 @@ def _dlsb(ctx: SyncContext) -> Iterator[SyncObject]:
         )
 
 
+def _dlsb_parent(profile: BedProfile) -> Parent:
+    label = f"профиль коек {profile.profile_code} ({profile.department.name})"
+    return Parent(f.DLSB, str(profile.pk), label=label)
+
+
 def _beds_now(today: dt.date) -> Q:
     return Q(beds__date_begin__lte=today) & (Q(beds__date_end__isnull=True) | Q(beds__date_end__gte=today))
 
@@ -129,13 +135,7 @@ def _amount_bed(ctx: SyncContext) -> Iterator[SyncObject]:
             str(profile.pk),
             payload,
             None,
-            (
-                Parent(
-                    f.DLSB,
-                    str(profile.pk),
-                    label=f"профиль коек {profile.profile_code} ({profile.department.name})",
-                ),
-            ),
+            (_dlsb_parent(profile),),
         )
 
 
@@ -171,13 +171,7 @@ def _free_beds(ctx: SyncContext) -> Iterator[SyncObject]:
             str(profile.pk),
             payload,
             None,
-            (
-                Parent(
-                    f.DLSB,
-                    str(profile.pk),
-                    label=f"профиль коек {profile.profile_code} ({profile.department.name})",
-                ),
-            ),
+            (_dlsb_parent(profile),),
         )
 
 
@@ -216,15 +210,17 @@ def _referrals(ctx: SyncContext) -> QuerySet[Referral]:
     )
     if ctx.person_id is not None:
         rows = rows.filter(person_id=ctx.person_id)
-    return rows.select_related(
+    # The structure a referral names is a few hundred rows shared by all: prefetched once, not joined
+    # into every row (what a select_related would build per referral).
+    return rows.select_related("person").prefetch_related(
+        "person__policies__smo",
         "mo",
         "to_mo",
         "from_subdivision__mo",
         "doctor",
         "to_department__subdivision__mo",
         "to_bed_profile",
-        "person",
-    ).prefetch_related("person__policies__smo")
+    )
 
 
 def _referral(ctx: SyncContext) -> Iterator[SyncObject]:
@@ -233,7 +229,7 @@ def _referral(ctx: SyncContext) -> Iterator[SyncObject]:
         if referral.to_department is not None:  # the hospital's department must be known to the fund
             parents = (_division_parent(referral.to_department, accepted_only=True),)
         keys = _keys(referral.person, referral.referral_date)
-        yield SyncObject(str(referral.pk), f.referral_payload(referral), keys, parents)
+        yield SyncObject(str(referral.pk), partial(f.referral_payload, referral), keys, parents)
 
 
 def _cancel_referral(ctx: SyncContext) -> Iterator[SyncObject]:
@@ -241,40 +237,69 @@ def _cancel_referral(ctx: SyncContext) -> Iterator[SyncObject]:
     for referral in rows.order_by("pk"):
         parent = Parent(f.REFERRAL, str(referral.pk), label=f"направление № {referral.full_number}")
         keys = _keys(referral.person, referral.referral_date)
-        yield SyncObject(str(referral.pk), f.cancel_referral_payload(referral), keys, (parent,))
+        yield SyncObject(str(referral.pk), partial(f.cancel_referral_payload, referral), keys, (parent,))
 
 
 def _stays(ctx: SyncContext) -> QuerySet[Stay]:
     rows = Stay.objects.filter(mo=ctx.mo, payment=Payment.OMS)
     if ctx.person_id is not None:
         rows = rows.filter(person_id=ctx.person_id)
-    return rows.select_related(
-        "mo", "person", "subdivision__mo", "department__subdivision__mo", "bed_profile", "referral__mo"
-    ).prefetch_related("person__policies__smo")
+    return rows.select_related("person").prefetch_related(
+        "person__policies__smo",
+        "mo",
+        "subdivision__mo",
+        "department__subdivision__mo",
+        "bed_profile",
+        "referral__mo",
+    )
 
 
 def _hospitalisation(ctx: SyncContext) -> Iterator[SyncObject]:
     for stay in _candidates(_stays(ctx), ctx, f.HOSPITALISATION, "person__", "referral__").order_by("pk"):
         yield SyncObject(
-            str(stay.pk), f.hospitalisation_payload(stay), _keys(stay.person, stay.admitted_at.date())
+            str(stay.pk),
+            partial(f.hospitalisation_payload, stay),
+            _keys(stay.person, stay.admitted_at.date()),
         )
 
 
 def _motion(ctx: SyncContext) -> Iterator[SyncObject]:
     """Movements of stays not refused, never before their HOSPITALISATION was accepted (§4.4.5.1.3)."""
-    rows = Movement.objects.filter(stay__in=_stays(ctx).filter(outcome=Stay.Outcome.HOSPITALISED))
+    stays = _stays(ctx).filter(outcome=Stay.Outcome.HOSPITALISED)
+    rows = _candidates(Movement.objects.filter(stay__in=stays.values("pk")), ctx, f.MOTION, "stay__")
+    # Plain rows: a stay has several movements and a department thousands, so each stay, department
+    # and bed profile is loaded once and shared instead of joined into every movement.
     movements = list(
-        _candidates(rows, ctx, f.MOTION, "stay__")
-        .select_related("stay__mo", "stay__person", "department__subdivision__mo", "bed_profile")
-        .prefetch_related("stay__person__policies")
-        .order_by("pk")
+        rows.order_by("pk").values_list(
+            "pk", "stay_id", "department_id", "bed_profile_id", "date_in", "date_out", "outcome"
+        )
     )
-    guids = object_guids(f.HOSPITALISATION, (str(m.stay_id) for m in movements))
-    for movement in movements:
-        stay = movement.stay
-        parent = Parent(f.HOSPITALISATION, str(stay.pk), label=f"КВС {stay.card_number}", accepted_only=True)
-        payload = f.motion_payload(movement, guids.get(str(stay.pk), ""))
-        yield SyncObject(str(movement.pk), payload, _keys(stay.person, stay.admitted_at.date()), (parent,))
+    by_stay = {
+        s.pk: s
+        for s in Stay.objects.filter(pk__in=rows.values("stay_id"))
+        .select_related("person")
+        .prefetch_related("person__policies", "mo")
+    }
+    departments = {
+        d.pk: d for d in Department.objects.filter(subdivision__mo=ctx.mo).select_related("subdivision__mo")
+    }
+    profiles = {p.pk: p for p in BedProfile.objects.filter(department__subdivision__mo=ctx.mo)}
+    guids = object_guids(f.HOSPITALISATION, (str(stay_id) for stay_id in by_stay))
+    keys = {pk: _keys(stay.person, stay.admitted_at.date()) for pk, stay in by_stay.items()}
+    for pk, stay_id, department_id, profile_id, date_in, date_out, outcome in movements:
+        stay = by_stay[stay_id]
+        parent = Parent(f.HOSPITALISATION, str(stay_id), label=f"КВС {stay.card_number}", accepted_only=True)
+        payload = partial(
+            f.motion_payload,
+            stay=stay,
+            department=departments[department_id],
+            profile=profiles.get(profile_id) if profile_id else None,
+            date_in=date_in,
+            date_out=date_out,
+            outcome=outcome,
+            hospitalisation_guid=guids.get(str(stay_id), ""),
+        )
+        yield SyncObject(str(pk), payload, keys[stay_id], (parent,))
 
 
 def _cancel_hospitalisation(ctx: SyncContext) -> Iterator[SyncObject]:
@@ -286,7 +311,7 @@ def _cancel_hospitalisation(ctx: SyncContext) -> Iterator[SyncObject]:
     guids = object_guids(f.HOSPITALISATION, (str(s.pk) for s in rows))
     for stay in rows:
         parent = Parent(f.HOSPITALISATION, str(stay.pk), label=f"КВС {stay.card_number}")
-        payload = f.cancel_hospitalisation_payload(stay, guids.get(str(stay.pk), ""))
+        payload = partial(f.cancel_hospitalisation_payload, stay, guids.get(str(stay.pk), ""))
         yield SyncObject(str(stay.pk), payload, _keys(stay.person, stay.admitted_at.date()), (parent,))
 
 

@@ -62,9 +62,14 @@ class SyncObject:
     """One current object of a family: its id, what its package says, who it is about, its parents."""
 
     object_id: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | Callable[[], dict[str, Any]]
     person: PersonKeys | None = None
     parents: tuple[Parent, ...] = ()
+
+    def built(self) -> dict[str, Any]:
+        """The payload; a callable one is built only for an object that is not held for a parent
+        (a run that holds 300,000 movements for their hospitalisations builds none of them)."""
+        return self.payload() if callable(self.payload) else self.payload
 
 
 @dataclass(frozen=True)
@@ -249,7 +254,8 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
             for parent in waiting:
                 held[(parent.package_type, parent.label or parent.object_id)] += 1
             continue
-        digest = content_hash(ftype.code, obj.object_id, obj.payload)
+        payload = obj.built()
+        digest = content_hash(ftype.code, obj.object_id, payload)
         last = latest.get(obj.object_id)
         if last is not None and last.status in (*IN_FLIGHT, S.ACCEPTED) and last.content_hash == digest:
             continue  # the same content on its way, refused for it, or just accepted
@@ -263,7 +269,7 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
             Draft(
                 Operation.UPDATE if told or ftype.update_only else Operation.INSERT,
                 obj.object_id,
-                obj.payload,
+                payload,
                 obj.person,
                 shared.get(obj.object_id) or _guid(sent, last),
                 digest,
