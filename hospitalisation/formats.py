@@ -402,16 +402,44 @@ _PATIENT_NAMED = {
 }
 
 
+def _owned(payload: dict[str, Any], codes: dict[str, str]) -> list[str]:
+    """A building or department code (tag → the header field of the МО it must belong to) of
+    another МО is named, never sent under ours (issue 12, "Bad input")."""
+    errors = []
+    for tag, owner in codes.items():
+        code, mo = payload.get(tag, ""), payload.get(owner, "")
+        if code and mo and not code.startswith(mo):
+            whose = "МО отправителя" if owner == "LPU" else "МО госпитализации (LPU_TO)"
+            errors.append(f"{tag} {code} — подразделение не {whose} {mo}")
+    return errors
+
+
+_STAY_CODES = {"BRANCH": "LPU", "DIVISION": "LPU"}
+
+
 def referral_check(payload: dict[str, Any]) -> list[str]:
     if _is_delete(payload):
         return []
     named = {"DIVISION_TO": "не указано отделение госпитализации (DIVISION_TO)"}
     if "DIVISION_TO" in payload:
         named["STRUCTURE_BED"] = "у отделения госпитализации не указан профиль (V002, STRUCTURE_BED)"
-    return _missing(
-        payload,
-        {**named, "V020_STRUCTURE_BED": "не указан профиль койки (V020_STRUCTURE_BED)", **_PATIENT_NAMED},
+    return (
+        _missing(
+            payload,
+            {**named, "V020_STRUCTURE_BED": "не указан профиль койки (V020_STRUCTURE_BED)", **_PATIENT_NAMED},
+        )
+        + _owned(payload, {"BRANCH_FROM": "LPU", "BRANCH_TO": "LPU_TO", "DIVISION_TO": "LPU_TO"})
+        + _number_check(payload)
     )
+
+
+def _number_check(payload: dict[str, Any]) -> list[str]:
+    number = payload.get("REFERRAL_NUMBER", "")
+    return [] if len(number) == 16 else [f"номер направления {number} длиннее 6 цифр номера в году"]
+
+
+def cancel_referral_check(payload: dict[str, Any]) -> list[str]:
+    return [] if _is_delete(payload) else _owned(payload, {"BRANCH": "LPU"})
 
 
 def hospitalisation_check(payload: dict[str, Any]) -> list[str]:
@@ -420,7 +448,7 @@ def hospitalisation_check(payload: dict[str, Any]) -> list[str]:
     named = {"DIVISION": "не указано отделение госпитализации (DIVISION)"}
     if "DIVISION" in payload:
         named["STRUCTURE_BED"] = "у отделения не указан профиль (V002, STRUCTURE_BED)"
-    return _missing(payload, {**named, **_PATIENT_NAMED})
+    return _missing(payload, {**named, **_PATIENT_NAMED}) + _owned(payload, _STAY_CODES)
 
 
 def motion_check(payload: dict[str, Any]) -> list[str]:
@@ -432,7 +460,7 @@ def motion_check(payload: dict[str, Any]) -> list[str]:
             f"дата выбытия из отделения (DATE_OUT {payload['DATE_OUT']}) раньше даты поступления "
             f"(DATE_IN {payload.get('DATE_IN')})"
         )
-    return errors
+    return errors + _owned(payload, _STAY_CODES)
 
 
 def cancel_hospitalisation_check(payload: dict[str, Any]) -> list[str]:
@@ -440,7 +468,7 @@ def cancel_hospitalisation_check(payload: dict[str, Any]) -> list[str]:
         return []
     return _missing(
         payload, {"HOSPITALISATION_DIVISION": "не указано отделение отказа (HOSPITALISATION_DIVISION)"}
-    )
+    ) + _owned(payload, {"BRANCH": "LPU", "HOSPITALISATION_DIVISION": "LPU"})
 
 
 def dlsb_check(payload: dict[str, Any]) -> list[str]:
@@ -452,6 +480,7 @@ def dlsb_check(payload: dict[str, Any]) -> list[str]:
 CHECKS = {
     DLSB: dlsb_check,
     REFERRAL: referral_check,
+    CANCEL_REFERRAL: cancel_referral_check,
     HOSPITALISATION: hospitalisation_check,
     MOTION: motion_check,
     CANCEL_HOSPITALISATION: cancel_hospitalisation_check,

@@ -7,6 +7,7 @@ successful run (and at anything the fund was never told).
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
@@ -50,7 +51,10 @@ class Referral(models.Model):
     mo = models.ForeignKey(
         Mo, verbose_name="направившая МО", on_delete=models.PROTECT, related_name="referrals"
     )
-    number = models.PositiveIntegerField("номер направления в году")
+    number = models.PositiveIntegerField(
+        "номер направления в году",
+        validators=[MaxValueValidator(999_999)],  # 6 digits of REFERRAL_NUMBER
+    )
     kind = models.CharField("вид направления", max_length=12, choices=Kind.choices)
     auto_created = models.BooleanField("автоматически созданное", default=False)
     payment = models.CharField("вид оплаты", max_length=8, choices=Payment.choices, default=Payment.OMS)

@@ -14,10 +14,10 @@ import datetime as dt
 from collections.abc import Iterator
 from functools import partial
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from registry.models import Bed, BedProfile, Department, Person, Subdivision
+from registry.models import BedProfile, Department, Person, Subdivision
 from servicelog.forming import PersonKeys
 from servicelog.models import Package
 from servicelog.sync import (
@@ -26,35 +26,24 @@ from servicelog.sync import (
     Parent,
     SyncContext,
     SyncObject,
-    changed_since,
+    candidates,
     object_guids,
-    told,
 )
 
 from . import formats as f
 from .models import Movement, Payment, Referral, Stay
 
 SERVICE = "iszl263"
-
-
-def _since(ctx: SyncContext, *paths: str) -> Q | None:
-    """Rows changed (through any of `paths` to an `updated_at`) since the last successful run; None
-    when there was none (everything is a candidate)."""
-    since = changed_since(ctx)
-    if since is None:
-        return None
-    condition = Q()
-    for path in paths:
-        condition |= Q(**{f"{path}updated_at__gte": since})
-    return condition
-
-
-def _candidates(rows: QuerySet, ctx: SyncContext, package_type: str, *paths: str) -> QuerySet:
-    """Changed since the last run, or never accepted by the fund (formats §3, manual §4.4.5.1.2)."""
-    changed = _since(ctx, "", *paths)
-    if changed is None:
-        return rows
-    return rows.annotate(told=told(package_type)).filter(changed | Q(told=False))
+# What else a row's packages say, through the rows whose `updated_at` a run also looks at.
+_REFERRAL_PATHS = (
+    "person__",
+    "from_subdivision__",
+    "to_department__",
+    "to_department__subdivision__",
+    "to_bed_profile__",
+)
+_STAY_PATHS = ("person__", "referral__", "department__", "department__subdivision__", "bed_profile__")
+_MOVEMENT_PATHS = ("stay__", "department__", "department__subdivision__", "bed_profile__")
 
 
 # --- stage 1: the structure -----------------------------------------------------------------
@@ -81,12 +70,12 @@ def _ids(rows: QuerySet) -> Iterator[str]:
 
 
 def _branch(ctx: SyncContext) -> Iterator[SyncObject]:
-    for subdivision in _candidates(_branches(ctx), ctx, f.BRANCH).order_by("code"):
+    for subdivision in candidates(_branches(ctx), ctx, f.BRANCH).order_by("code"):
         yield SyncObject(str(subdivision.pk), f.branch_payload(subdivision))
 
 
 def _division(ctx: SyncContext) -> Iterator[SyncObject]:
-    departments = list(_candidates(_divisions(ctx), ctx, f.DIVISION, "subdivision__").order_by("pk"))
+    departments = list(candidates(_divisions(ctx), ctx, f.DIVISION, "subdivision__").order_by("pk"))
     guids = object_guids(f.BRANCH, (str(d.subdivision_id) for d in departments))
     for department in departments:
         branch = str(department.subdivision_id)
@@ -103,7 +92,9 @@ def _division_parent(department: Department, accepted_only: bool = False) -> Par
 
 
 def _dlsb(ctx: SyncContext) -> Iterator[SyncObject]:
-    profiles = _candidates(_profiles(ctx), ctx, f.DLSB, "department__").order_by("pk")
+    profiles = candidates(_profiles(ctx), ctx, f.DLSB, "department__", "department__subdivision__").order_by(
+        "pk"
+    )
     for profile in profiles:
         yield SyncObject(
             str(profile.pk), f.dlsb_payload(profile), None, (_division_parent(profile.department),)
@@ -120,23 +111,13 @@ def _beds_now(today: dt.date) -> Q:
 
 
 def _amount_bed(ctx: SyncContext) -> Iterator[SyncObject]:
-    changed_beds = Bed.objects.filter(bed_profile=OuterRef("pk"))
-    since = changed_since(ctx)
-    profiles = _profiles(ctx)
-    if since is not None:
-        profiles = profiles.annotate(
-            told=told(f.AMOUNT_BED), beds_changed=Exists(changed_beds.filter(updated_at__gte=since))
-        ).filter(Q(updated_at__gte=since) | Q(told=False) | Q(beds_changed=True))
-    rows = list(profiles.annotate(in_service=Count("beds", filter=_beds_now(ctx.today))).order_by("pk"))
+    """Every profile, every run: its count changes with the beds' dates, not only with edits (a bed
+    put out of service yesterday changes today's count). A few thousand rows at most."""
+    rows = list(_profiles(ctx).annotate(in_service=Count("beds", filter=_beds_now(ctx.today))).order_by("pk"))
     guids = object_guids(f.DLSB, (str(p.pk) for p in rows))
     for profile in rows:
         payload = f.amount_bed_payload(profile, profile.in_service, guids.get(str(profile.pk), ""))  # type: ignore[attr-defined]
-        yield SyncObject(
-            str(profile.pk),
-            payload,
-            None,
-            (_dlsb_parent(profile),),
-        )
+        yield SyncObject(str(profile.pk), payload, None, (_dlsb_parent(profile),))
 
 
 def _occupied(ctx: SyncContext) -> dict[int, int]:
@@ -224,7 +205,7 @@ def _referrals(ctx: SyncContext) -> QuerySet[Referral]:
 
 
 def _referral(ctx: SyncContext) -> Iterator[SyncObject]:
-    for referral in _candidates(_referrals(ctx), ctx, f.REFERRAL, "person__").order_by("pk"):
+    for referral in candidates(_referrals(ctx), ctx, f.REFERRAL, *_REFERRAL_PATHS).order_by("pk"):
         parents: tuple[Parent, ...] = ()
         if referral.to_department is not None:  # the hospital's department must be known to the fund
             parents = (_division_parent(referral.to_department, accepted_only=True),)
@@ -233,11 +214,38 @@ def _referral(ctx: SyncContext) -> Iterator[SyncObject]:
 
 
 def _cancel_referral(ctx: SyncContext) -> Iterator[SyncObject]:
-    rows = _candidates(_referrals(ctx).filter(cancelled_at__isnull=False), ctx, f.CANCEL_REFERRAL)
+    rows = candidates(
+        _referrals(ctx).filter(cancelled_at__isnull=False),
+        ctx,
+        f.CANCEL_REFERRAL,
+        "person__",
+        "from_subdivision__",
+    )
     for referral in rows.order_by("pk"):
         parent = Parent(f.REFERRAL, str(referral.pk), label=f"направление № {referral.full_number}")
         keys = _keys(referral.person, referral.referral_date)
         yield SyncObject(str(referral.pk), partial(f.cancel_referral_payload, referral), keys, (parent,))
+
+
+def _own(department: Department, ctx: SyncContext) -> bool:
+    """A department of the МО's own: a stay waits for the fund to know it. Another МО's is not waited
+    for: its package is formed and refused by the check that names it ("Bad input")."""
+    return department.subdivision.mo_id == ctx.mo.pk
+
+
+def _stay_keys(stay: Stay) -> PersonKeys:
+    return _keys(stay.person, timezone.localdate(stay.admitted_at))
+
+
+def _stay_ids(ctx: SyncContext) -> Iterator[str]:
+    """What the fund should know of the МО's stays: a stay deleted or no longer paid by ОМС is
+    deleted at the fund, after its movements (reverse rank)."""
+    return _ids(Stay.objects.filter(mo=ctx.mo, payment=Payment.OMS))
+
+
+def _movement_ids(ctx: SyncContext) -> Iterator[str]:
+    stays = Stay.objects.filter(mo=ctx.mo, payment=Payment.OMS, outcome=Stay.Outcome.HOSPITALISED)
+    return _ids(Movement.objects.filter(stay__in=stays.values("pk")))
 
 
 def _stays(ctx: SyncContext) -> QuerySet[Stay]:
@@ -255,18 +263,21 @@ def _stays(ctx: SyncContext) -> QuerySet[Stay]:
 
 
 def _hospitalisation(ctx: SyncContext) -> Iterator[SyncObject]:
-    for stay in _candidates(_stays(ctx), ctx, f.HOSPITALISATION, "person__", "referral__").order_by("pk"):
-        yield SyncObject(
-            str(stay.pk),
-            partial(f.hospitalisation_payload, stay),
-            _keys(stay.person, stay.admitted_at.date()),
+    """ОМС stays; each waits until the fund has accepted its department (another ordering key)."""
+    rows = candidates(_stays(ctx), ctx, f.HOSPITALISATION, *_STAY_PATHS)
+    for stay in rows.order_by("pk"):
+        department = stay.department
+        own = department is not None and _own(department, ctx)
+        parents = (
+            (_division_parent(department, accepted_only=True),) if department is not None and own else ()
         )
+        yield SyncObject(str(stay.pk), partial(f.hospitalisation_payload, stay), _stay_keys(stay), parents)
 
 
 def _motion(ctx: SyncContext) -> Iterator[SyncObject]:
     """Movements of stays not refused, never before their HOSPITALISATION was accepted (§4.4.5.1.3)."""
     stays = _stays(ctx).filter(outcome=Stay.Outcome.HOSPITALISED)
-    rows = _candidates(Movement.objects.filter(stay__in=stays.values("pk")), ctx, f.MOTION, "stay__")
+    rows = candidates(Movement.objects.filter(stay__in=stays.values("pk")), ctx, f.MOTION, *_MOVEMENT_PATHS)
     # Plain rows: a stay has several movements and a department thousands, so each stay, department
     # and bed profile is loaded once and shared instead of joined into every movement.
     movements = list(
@@ -280,39 +291,43 @@ def _motion(ctx: SyncContext) -> Iterator[SyncObject]:
         .select_related("person")
         .prefetch_related("person__policies", "mo")
     }
+    # Whatever department a movement names (another МО's is a form error the check names, not a
+    # failure of the МО's run).
     departments = {
-        d.pk: d for d in Department.objects.filter(subdivision__mo=ctx.mo).select_related("subdivision__mo")
+        d.pk: d
+        for d in Department.objects.filter(pk__in={m[2] for m in movements}).select_related("subdivision__mo")
     }
-    profiles = {p.pk: p for p in BedProfile.objects.filter(department__subdivision__mo=ctx.mo)}
+    profiles = {p.pk: p for p in BedProfile.objects.filter(pk__in={m[3] for m in movements if m[3]})}
     guids = object_guids(f.HOSPITALISATION, (str(stay_id) for stay_id in by_stay))
-    keys = {pk: _keys(stay.person, stay.admitted_at.date()) for pk, stay in by_stay.items()}
+    keys = {pk: _stay_keys(stay) for pk, stay in by_stay.items()}
     for pk, stay_id, department_id, profile_id, date_in, date_out, outcome in movements:
-        stay = by_stay[stay_id]
-        parent = Parent(f.HOSPITALISATION, str(stay_id), label=f"КВС {stay.card_number}", accepted_only=True)
+        stay, department = by_stay[stay_id], departments[department_id]
+        parents: tuple[Parent, ...] = (
+            Parent(f.HOSPITALISATION, str(stay_id), label=f"КВС {stay.card_number}", accepted_only=True),
+        )
+        if _own(department, ctx):
+            parents += (_division_parent(department, accepted_only=True),)
         payload = partial(
             f.motion_payload,
             stay=stay,
-            department=departments[department_id],
+            department=department,
             profile=profiles.get(profile_id) if profile_id else None,
             date_in=date_in,
             date_out=date_out,
             outcome=outcome,
             hospitalisation_guid=guids.get(str(stay_id), ""),
         )
-        yield SyncObject(str(pk), payload, keys[stay_id], (parent,))
+        yield SyncObject(str(pk), payload, keys[stay_id], parents)
 
 
 def _cancel_hospitalisation(ctx: SyncContext) -> Iterator[SyncObject]:
-    rows = list(
-        _candidates(_stays(ctx).filter(outcome=Stay.Outcome.REFUSED), ctx, f.CANCEL_HOSPITALISATION).order_by(
-            "pk"
-        )
-    )
+    refused = _stays(ctx).filter(outcome=Stay.Outcome.REFUSED)
+    rows = list(candidates(refused, ctx, f.CANCEL_HOSPITALISATION, *_STAY_PATHS).order_by("pk"))
     guids = object_guids(f.HOSPITALISATION, (str(s.pk) for s in rows))
     for stay in rows:
         parent = Parent(f.HOSPITALISATION, str(stay.pk), label=f"КВС {stay.card_number}")
         payload = partial(f.cancel_hospitalisation_payload, stay, guids.get(str(stay.pk), ""))
-        yield SyncObject(str(stay.pk), payload, _keys(stay.person, stay.admitted_at.date()), (parent,))
+        yield SyncObject(str(stay.pk), payload, _stay_keys(stay), (parent,))
 
 
 PATIENTS = Family(
@@ -321,11 +336,13 @@ PATIENTS = Family(
     types=(
         FamilyType(f.REFERRAL, _referral, insert_only=True),
         FamilyType(f.CANCEL_REFERRAL, _cancel_referral, insert_only=True),
-        FamilyType(f.HOSPITALISATION, _hospitalisation),
+        FamilyType(f.HOSPITALISATION, _hospitalisation, _stay_ids, _delete),
         FamilyType(
             f.MOTION,
             _motion,
-            held="Движений в стационаре, ожидающих, пока ТФОМС примет госпитализацию: {count} "
+            _movement_ids,
+            _delete,
+            held="Движений в стационаре, ожидающих, пока ТФОМС примет госпитализацию и отделение: {count} "
             "(движение уходит только после этого).",
         ),
         FamilyType(f.CANCEL_HOSPITALISATION, _cancel_hospitalisation, insert_only=True),

@@ -328,8 +328,8 @@ class _Applier:
             ["policy_type", "form", "series", "number", "enp", "smo", "valid_from", "valid_to", "source"],
         )
         Person.objects.filter(pk__in=self.identified).update(
-            identified_in_tfoms=True, identified_at=self.today
-        )
+            identified_in_tfoms=True, identified_at=self.today, updated_at=timezone.now()
+        )  # their policies changed: the person's change time moves (order 263 looks at it)
 
 
 def response_rows_limit(requested: int) -> int:

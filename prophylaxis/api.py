@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry.access import HasWorkplace, api_workplace, parse_id, scope
-from registry.models import Person
+from registry.access import HasWorkplace, api_person_found, api_person_param, api_workplace
 
 from .selectors import ENDED, OPEN, dispensary_cards
 from .serializers import DispensaryCardSerializer
@@ -35,17 +33,8 @@ def cards_view(request: Request) -> Response:
         raise ValidationError(
             {"status": ["Допустимые значения: open (под наблюдением), ended (снят с наблюдения)."]}
         )
-    person_id = None
-    if "person" in request.query_params:
-        person_id = parse_id(request.query_params["person"])
-        if person_id is None:
-            raise ValidationError({"person": ["Укажите числовой идентификатор человека."]})
+    person_id = api_person_param(request)
     workplace = api_workplace(request)
     states = dispensary_cards(workplace=workplace, person_id=person_id, status=status)
-    if (
-        person_id is not None
-        and not states
-        and not scope(Person.objects.filter(pk=person_id), workplace).exists()
-    ):
-        raise Http404  # another МО's person, or none: the same answer (A4)
+    api_person_found(person_id, bool(states), workplace)
     return Response(DispensaryCardSerializer(states, many=True).data)

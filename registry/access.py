@@ -15,10 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .models import Role, UserProfile, Workplace
+from .models import Person, Role, UserProfile, Workplace
 
 SESSION_WORKPLACE = "workplace_id"
 SESSION_MO = "chosen_mo_id"
@@ -176,6 +177,28 @@ class HasWorkplace(BasePermission):
 
 def api_workplace(request: Request) -> Workplace | None:
     return getattr(request._request, "workplace", None)
+
+
+def api_person_param(request: Request) -> int | None:
+    """`?person=` of a domain API: None when absent, 400 when it is not an id."""
+    if "person" not in request.query_params:
+        return None
+    person_id = parse_id(request.query_params["person"])
+    if person_id is None:
+        raise ValidationError({"person": ["Укажите числовой идентификатор человека."]})
+    return person_id
+
+
+def api_person_found(person_id: int | None, found: bool, workplace: Workplace | None) -> None:
+    """A domain API asked about one person and found nothing: 404 when the person is not the
+    viewer's (another МО's, or none) — the same answer either way (A4)."""
+
+    if (
+        person_id is not None
+        and not found
+        and not scope(Person.objects.filter(pk=person_id), workplace).exists()
+    ):
+        raise Http404
 
 
 # --- the sidebar -----------------------------------------------------------------------------

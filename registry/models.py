@@ -258,7 +258,13 @@ class Person(models.Model):
     updated_at = models.DateTimeField("изменён", auto_now=True)
 
     # A person belongs to the МО of their attachments, treatment cases and dispensary observation cards.
-    MO_SCOPE = ("attachments__mo", "treatment_cases__mo", "dispensary_cards__mo", "hospital_stays__mo")
+    MO_SCOPE = (
+        "attachments__mo",
+        "treatment_cases__mo",
+        "dispensary_cards__mo",
+        "hospital_stays__mo",
+        "referrals__mo",
+    )
 
     class Meta:
         verbose_name = "человек"

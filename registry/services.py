@@ -120,4 +120,7 @@ def policy_save_from_fund(*, person: Person, new: FundPolicy, source: str) -> Po
     changed = policy_merge(person=person, existing=existing, new=new, source=source)
     for policy in changed:
         policy.save()
+    # A person's policies are part of what packages say about them: their change time moves too, so
+    # a run looking at changes (order 263) sees it.
+    Person.objects.filter(pk=person.pk).update(updated_at=timezone.now())
     return changed[-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,12 +95,15 @@ class IszlReply:
     ok: bool
     description: str
     request: bytes | None = None
+    operation: str = ""  # Insert / Update / Delete of the answered package ("" when not said)
 
     def as_json(self) -> dict[str, Any]:
         return {"RESULT": "OK" if self.ok else "ERROR", "DESCRIPTION": self.description}
 
 
-def iszl_reply_parse(root: etree._Element, message_type: str, parse: Any) -> IszlReply:
+def iszl_reply_parse(
+    root: etree._Element, message_type: str, parse: Callable[[bytes], etree._Element]
+) -> IszlReply:
     """An ERROR message (AMQP type or root ERROR) carries header/DESCRIPTION and the base64 of our
     request, whose root and header/ID name the package; any other reply is `<TYPE><header>TYPE, ID
     </header><body>RESULT, DESCRIPTION</body>`, RESULT 2 a refusal (PM-ISZL). `parse` is the
@@ -114,9 +118,16 @@ def iszl_reply_parse(root: etree._Element, message_type: str, parse: Any) -> Isz
         if not request:
             raise IszlReplyUnreadable(f"в сообщении об ошибке нет исходного пакета: {description}")
         original = parse(request)
-        return IszlReply(str(original.tag), _text(original, "header/ID"), False, description, request)
+        operation = _text(original, "header/TYPE")
+        return IszlReply(
+            str(original.tag), _text(original, "header/ID"), False, description, request, operation
+        )
     external_id = _text(root, "header/ID")
     if not external_id:
         raise IszlReplyUnreadable("в ответе ИСЗЛ не указан header/ID")
     result = _text(root, "body/RESULT")
-    return IszlReply(str(root.tag), external_id, result != "2", _text(root, "body/DESCRIPTION"))
+    operation = _text(root, "header/TYPE")
+    operation = "Insert" if operation == "reserve" else operation  # a referral's Insert is "reserved"
+    return IszlReply(
+        str(root.tag), external_id, result != "2", _text(root, "body/DESCRIPTION"), None, operation
+    )

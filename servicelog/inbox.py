@@ -221,20 +221,20 @@ def _reply_apply(
 
 
 def _iszl_answered(reply: IszlReply) -> Package | None:
-    """Our package an ISZL reply is about: of its type and object GUID, the one whose body the ERROR
-    carries, else the oldest still Отправлен (the side answers in order), else the newest (a repeated
-    reply). Several types share a GUID (formats §3.3), so the type is part of the match."""
+    """Our package an ISZL reply is about, of its type, object GUID and operation (several types
+    share a GUID, formats §3.3). An ERROR names it by the request it carries: the oldest Отправлен
+    package with that body, else an answered one (a repeat). Any other reply: the oldest Отправлен
+    (the side answers in order), else the newest answered one (a repeat). A package not sent yet
+    is never taken for the answered one."""
     packages = Package.objects.select_for_update().filter(
         direction=Direction.OUT, package_type=reply.package_type, external_id=reply.external_id
     )
+    if reply.operation in Operation.values:
+        packages = packages.filter(operation=reply.operation)
     if reply.request is not None:
-        body = reply.request.decode("utf-8", errors="replace")
-        for package in packages.filter(status=S.SENT).order_by("sequence", "id"):
-            if package.body == body:
-                return package
-    return (
-        packages.filter(status=S.SENT).order_by("sequence", "id").first() or packages.order_by("-id").first()
-    )
+        packages = packages.filter(body=reply.request.decode("utf-8", errors="replace"))
+    sent = packages.filter(status=S.SENT).order_by("sequence", "id").first()
+    return sent or packages.filter(status__in=(S.ACCEPTED, S.REJECTED_BY_FUND)).order_by("-id").first()
 
 
 def _iszl_reply_apply(message: messaging.InMessage, root: etree._Element, inbox: InboundMessage) -> None:

@@ -15,10 +15,11 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef
+from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -136,11 +137,12 @@ class SyncResult:
     held: dict[str, int] = field(default_factory=dict)  # package type → children held for a parent
 
 
-def told(package_type: str) -> Exists:
-    """A queryset annotation: the fund has accepted this row (by its pk) as an object of the type."""
+def told(package_type: str, ref: str = "pk") -> Exists:
+    """A queryset annotation: the fund has accepted this row (by its pk, or the row `ref` names) as
+    an object of the type."""
     return Exists(
         SentObject.objects.filter(
-            package_type=package_type, object_id=Cast(OuterRef("pk"), CharField()), deleted=False
+            package_type=package_type, object_id=Cast(OuterRef(ref), CharField()), deleted=False
         )
     )
 
@@ -158,6 +160,24 @@ def changed_since(ctx: SyncContext) -> dt.datetime | None:
         .values_list("started_at", flat=True)
         .first()
     )
+
+
+M = TypeVar("M", bound=Model)
+
+
+def candidates(rows: QuerySet[M], ctx: SyncContext, package_type: str, *paths: str) -> QuerySet[M]:
+    """Rows a run looks at: changed since the last successful run (their `updated_at`, or that of
+    a row they reach through one of `paths`, e.g. "person__"), or not accepted by the fund as
+    objects of `package_type`. The mark is moved back by TFOMS_CHANGES_OVERLAP_SECONDS, so a change
+    committed just after that run had read is still seen. No such run: every row."""
+    since = changed_since(ctx)
+    if since is None:
+        return rows
+    since -= dt.timedelta(seconds=settings.TFOMS_CHANGES_OVERLAP_SECONDS)
+    changed = Q()
+    for path in ("", *paths):
+        changed |= Q(**{f"{path}updated_at__gte": since})
+    return rows.filter(changed | ~told(package_type))
 
 
 def _known(package_type: str, mo: Mo) -> dict[str, SentObject]:

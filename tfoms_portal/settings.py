@@ -252,6 +252,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 # The attachment package the region's fund takes: PERSONATTACHDISTRICT (default) or PERSONATTACH.
 TFOMS_ATTACHMENT_PACKAGE = env.str("TFOMS_ATTACHMENT_PACKAGE", default="PERSONATTACHDISTRICT")
+# A run that looks at "changes since the last successful run" (order 263) starts that long before
+# it, so a change committed just after that run had read is not missed.
+TFOMS_CHANGES_OVERLAP_SECONDS = env.int("TFOMS_CHANGES_OVERLAP_SECONDS", default=3600)
 # The scheduled attachment run looks at changes of this many days back (the manual's bounded period).
 TFOMS_ATTACHMENT_PERIOD_DAYS = env.int("TFOMS_ATTACHMENT_PERIOD_DAYS", default=31)
 # The longest reporting period of the attachment file export (D1), days.

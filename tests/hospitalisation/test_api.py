@@ -26,7 +26,7 @@ def exchanged(region):
     referral = make_referral(region)
     stay = make_stay(region, referral=referral)
     make_movements(stay, region)
-    for mo in (region.hospital, region.hospital, region.polyclinic_mo):
+    for mo in (region.hospital, region.hospital, region.hospital, region.polyclinic_mo):
         cycle(mo)
     return referral, stay
 

@@ -16,7 +16,7 @@ from hospitalisation import formats as f
 from hospitalisation.models import Payment, Referral, Stay
 from registry.models import Department
 from servicelog.inbox import inbound_handle
-from servicelog.models import Direction, LogEntry, Package, PackageStatus, RunResult
+from servicelog.models import Direction, LogEntry, Package, PackageStatus, RunResult, ServiceRun
 from servicelog.relay import relay_run
 from servicelog.services import service_execute
 from tests.hospitalisation.conftest import make_movements, make_referral, make_stay
@@ -86,15 +86,25 @@ def test_structure_goes_in_rank_order_valid_linked_by_guids(region):
     assert xml(free).findtext("body/AMOUNT") == "5"
 
 
-def test_whole_cycle_accepted_motion_only_after_its_hospitalisation(region):
+def test_whole_cycle_stay_after_its_department_motion_after_its_stay(region):
     stay = make_stay(region)
-    make_movements(stay, region)
+    make_movements(stay, region, date_out=dt.date(2026, 11, 30))
+    stay.movements.filter(department=region.therapy).update(outcome=1)
     first = cycle(region.hospital)
     assert first.result == RunResult.SUCCESS
     assert {p.status for p in sent()} == {S.ACCEPTED}
-    assert not sent(f.MOTION)  # never before its HOSPITALISATION was accepted (§4.4.5.1.3)
-    assert "Движений в стационаре, ожидающих, пока ТФОМС примет госпитализацию: 2" in log_text()
+    # the stay waits until the fund has accepted its department (another ordering key) …
+    assert not sent(f.HOSPITALISATION) and not sent(f.MOTION)
+    assert (
+        "Информация о госпитализации: ожидают передачи в ТФОМС «Терапевтическое отделение (590001001010)» — 1"
+        in log_text()
+    )
+    cycle(region.hospital)
     (hospitalisation,) = sent(f.HOSPITALISATION)
+    assert hospitalisation.status == S.ACCEPTED
+    # … and the movements until the fund has accepted the stay (§4.4.5.1.3)
+    assert not sent(f.MOTION)
+    assert "Движений в стационаре, ожидающих, пока ТФОМС примет госпитализацию и отделение: 2" in log_text()
     body = xml(hospitalisation)
     assert (
         body.findtext("body/POLICY_TYPE") == "3" and body.findtext("body/POLIS_NUMBER") == "5956410834000014"
@@ -102,16 +112,31 @@ def test_whole_cycle_accepted_motion_only_after_its_hospitalisation(region):
     assert body.findtext("body/SEX") == "10301" and body.findtext("body/LAST_NAME") == "ИВАНОВ"
     assert body.findtext("body/HOSPITALISATION_TIME") == "2026-11-25 10:30:00"
     assert body.findtext("body/PATIENT") == f.patient_guid(region.person.pk)
+    assert body.findtext("body/BRANCH") == "590001001" and body.findtext("body/DIVISION") == "590001001010"
 
     cycle(region.hospital)
-    motions = sent(f.MOTION)
-    assert len(motions) == 2 and {m.status for m in motions} == {S.ACCEPTED}
-    assert {xml(m).findtext("body/HOSPITALISATION_ID") for m in motions} == {hospitalisation.external_id}
-    occupied = xml(sent(f.FREE_BEDS)[0]).findtext("body/AMOUNT")
-    assert occupied == "4"  # 5 planned beds − the patient on the profile
+    admission, therapy = sent(f.MOTION)
+    assert {admission.status, therapy.status} == {S.ACCEPTED}
+    assert {xml(m).findtext("body/HOSPITALISATION_ID") for m in (admission, therapy)} == {
+        hospitalisation.external_id
+    }
+    fields = ("DIVISION", "V020_STRUCTURE_BED", "STRUCTURE_BED", "DATE_IN", "DATE_OUT", "USL_OK", "OUTCOME")
+    assert [xml(therapy).findtext(f"body/{tag}") for tag in fields] == [
+        "590001001010",
+        "19",
+        "97",
+        "2026-11-25",
+        "2026-11-30",
+        "1",
+        "1",
+    ]
+    assert xml(admission).findtext("body/DIVISION") == "590001001001"
+    assert (
+        xml(admission).find("body/V020_STRUCTURE_BED") is None and xml(admission).find("body/OUTCOME") is None
+    )
     free = tfoms_emulator.default_emulator().free_beds("590001")
     assert [(row["division"], row["v020"], row["planned"], row["free"]) for row in free] == [
-        ("590001001010", "19", 5, 4)
+        ("590001001010", "19", 5, 5)  # the patient left the profile on 30.11: none occupied today
     ]
     assert cycle(region.hospital).result == RunResult.SUCCESS
     assert len(sent()) == 10  # nothing new: no second FREE_BEDS the same day, nothing changed
@@ -187,7 +212,8 @@ def test_refusal_in_admission_is_a_hospitalisation_and_its_cancel_without_motion
     assert body.findtext("body/REASON") == "2" and body.findtext("body/CANCEL_TYPE") == "1"
 
 
-def test_since_the_last_run_and_never_told(region):
+def test_since_the_last_run_and_never_told(region, settings):
+    settings.TFOMS_CHANGES_OVERLAP_SECONDS = 0
     cycle(region.hospital)
     count = len(sent())
     # A change the MIS made without touching the row's change time is not looked at …
@@ -339,3 +365,192 @@ def test_the_detailed_log_names_the_package_by_guid_and_type_in_words(region, en
     csv = b"".join(response.streaming_content).decode("utf-8-sig")
     assert csv.splitlines()[0] == "Дата и время;Вид;Идентификатор пакета;Тип пакета;Сообщение"
     assert f";{branch.message_id};Филиал, добавление;" in csv
+
+
+def _ok(package: Package, operation: str) -> bytes:
+    tag = package.package_type
+    return (
+        f"<{tag}><header><TYPE>{operation}</TYPE><ID>{package.external_id}</ID></header>"
+        f"<body><RESULT>1</RESULT><DESCRIPTION>Принято</DESCRIPTION></body></{tag}>"
+    ).encode()
+
+
+def _error(package: Package, text: str) -> bytes:
+    encoded = base64.b64encode(package.body.encode()).decode()
+    return f"<ERROR><header><DESCRIPTION>{text}</DESCRIPTION></header><body>{encoded}</body></ERROR>".encode()
+
+
+def test_a_repeated_ok_never_accepts_a_package_not_sent_yet(region):
+    cycle(region.hospital)
+    (insert,) = sent(f.DIVISION, object_id=str(region.therapy.pk))
+    department = Department.objects.get(pk=region.therapy.pk)
+    department.phone = "+7 (342) 200-00-02"
+    department.save()
+    service_execute("iszl263", mo=region.hospital)  # the Update is formed, not yet relayed
+    (_, update) = sent(f.DIVISION, object_id=str(region.therapy.pk))
+    inbound_handle(_reply(_ok(insert, "Insert"), f.DIVISION))  # the fund repeats its old answer
+    update.refresh_from_db()
+    assert update.status == S.FORMED  # still to be sent: the fund has not seen the change
+    assert "Повторный ответ ТФОМС" in log_text()
+    inbound_handle(_reply(_ok(insert, "Update"), f.DIVISION))  # an answer to nothing we sent
+    update.refresh_from_db()
+    assert update.status == S.FORMED
+    (stray,) = Package.objects.filter(direction=Direction.IN)
+    assert stray.status == S.REJECTED and "Ответ ИСЗЛ на неизвестный пакет" in stray.result
+
+
+def test_a_stale_error_finds_the_package_it_carries_not_a_newer_one(region):
+    service_execute("iszl263", mo=region.hospital)
+    relay_run()
+    first = sent(f.BRANCH)[0]
+    inbound_handle(_reply(_error(first, "Ошибка 1"), "ERROR"))
+    first.refresh_from_db()
+    assert first.status == S.REJECTED_BY_FUND
+    building = region.building
+    building.name = "Стационар № 1"
+    building.save()
+    service_execute("iszl263", mo=region.hospital)
+    relay_run()
+    again = sent(f.BRANCH, object_id=str(building.pk))[-1]
+    assert again.pk != first.pk and again.status == S.SENT
+    inbound_handle(_reply(_error(first, "Ошибка 1"), "ERROR"))  # the old refusal, once more
+    again.refresh_from_db()
+    assert again.status == S.SENT  # untouched: the error carried the old request
+
+
+def accept_structure_and_stays(region) -> None:
+    for _ in range(3):
+        cycle(region.hospital)
+
+
+def test_free_beds_count_the_patients_on_the_profile_today(region):
+    stay = make_stay(region)
+    make_movements(stay, region)  # still on the therapy profile
+    cycle(region.hospital)
+    assert xml(sent(f.FREE_BEDS)[0]).findtext("body/AMOUNT") == "4"  # 5 planned − 1 patient
+
+
+def test_another_mos_department_is_a_form_error_not_a_failed_run(region, mo_b):
+    from registry.models import Subdivision
+
+    foreign_building = Subdivision.objects.create(
+        mo=mo_b, code="005", name="Чужой стационар", kind="hospital"
+    )
+    foreign = Department.objects.create(
+        subdivision=foreign_building,
+        code="010",
+        name="Чужое отделение",
+        group_type="round_the_clock",
+        profile_code="97",
+    )
+    accept_structure_and_stays(region)
+    stay = make_stay(
+        region, subdivision=foreign_building, department=foreign, bed_profile=None, card_number="X-1"
+    )
+    movements = make_movements(make_stay(region, card_number="X-2"), region)
+    movements[1].department = foreign
+    movements[1].save()
+    assert cycle(region.hospital).result == RunResult.ERROR  # the form errors are on the run …
+    cycle(region.hospital)
+    run = cycle(region.hospital)
+    (wrong_stay,) = sent(f.HOSPITALISATION, object_id=str(stay.pk))
+    assert wrong_stay.status == S.FORM_ERROR
+    assert "DIVISION 590002005010 — подразделение не МО отправителя 590001" in wrong_stay.result
+    (wrong_motion,) = sent(f.MOTION, object_id=str(movements[1].pk))
+    assert wrong_motion.status == S.FORM_ERROR and "не МО отправителя 590001" in wrong_motion.result
+    assert sent(f.MOTION, object_id=str(movements[0].pk))[0].status == S.ACCEPTED  # … the МО's run goes on
+    assert run.result == RunResult.SUCCESS
+
+
+def test_a_new_policy_is_an_update_of_the_stay_under_the_same_guid(region, settings):
+    from registry.services import FundPolicy, policy_save_from_fund
+
+    settings.TFOMS_CHANGES_OVERLAP_SECONDS = 0
+    make_stay(region)
+    accept_structure_and_stays(region)
+    (first,) = sent(f.HOSPITALISATION)
+    policy_save_from_fund(
+        person=region.person,
+        new=FundPolicy(
+            smo=region.person.policies.get().smo,
+            policy_type=3,
+            series="",
+            number="",
+            enp="5956410834000022",
+            valid_from=dt.date(2020, 1, 1),
+            valid_to=None,
+        ),
+        source="identification",
+    )
+    cycle(region.hospital)
+    (_, update) = sent(f.HOSPITALISATION)
+    assert update.operation == "Update" and update.status == S.ACCEPTED
+    assert update.external_id == first.external_id
+    assert xml(update).findtext("body/POLIS_NUMBER") == "5956410834000022"
+
+
+def test_a_bed_out_of_service_changes_the_count_without_any_edit(region):
+    cycle(region.hospital)
+    from registry.models import Bed
+
+    first_bed = Bed.objects.filter(bed_profile=region.profile).order_by("pk").first()
+    Bed.objects.filter(pk=first_bed.pk).update(date_end=dt.date(2026, 1, 1))
+    Bed.objects.filter(bed_profile=region.profile).update(updated_at=timezone.now() - dt.timedelta(days=9))
+    cycle(region.hospital)
+    (_, update) = sent(f.AMOUNT_BED)
+    assert update.operation == "Update" and xml(update).findtext("body/BEDS_COUNT") == "4"
+
+
+def test_a_stay_no_longer_paid_by_oms_is_deleted_after_its_movements(region):
+    stay = make_stay(region)
+    make_movements(stay, region)
+    accept_structure_and_stays(region)
+    Stay.objects.filter(pk=stay.pk).update(payment=Payment.BUDGET)
+    cycle(region.hospital)
+    deletes = sent(operation="Delete")
+    assert [p.package_type for p in deletes] == [f.MOTION, f.MOTION, f.HOSPITALISATION]
+    assert {p.status for p in deletes} == {S.ACCEPTED}
+    assert deletes[-1].external_id == sent(f.HOSPITALISATION)[0].external_id
+
+
+def test_budget_and_vmi_are_never_told(region):
+    accept_structure_and_stays(region)
+    for payment in (Payment.BUDGET, Payment.VMI):
+        make_referral(region, payment=payment)
+        make_stay(region, payment=payment, card_number=f"2026-{payment}")
+    cycle(region.polyclinic_mo)
+    cycle(region.hospital)
+    assert not sent(f.REFERRAL) and not sent(f.HOSPITALISATION)
+
+
+def test_a_closed_building_and_a_non_oms_department_say_so(region):
+    cycle(region.hospital)
+    building = region.building
+    building.date_close = dt.date(2026, 11, 30)
+    building.save()
+    therapy = Department.objects.get(pk=region.therapy.pk)
+    therapy.is_oms = False
+    therapy.save()
+    cycle(region.hospital)
+    branch = sent(f.BRANCH, object_id=str(building.pk))[-1]
+    assert branch.operation == "Update"
+    assert [xml(branch).findtext(f"body/{t}") for t in ("LPU_TYPE", "ACTIVE", "DATE_REMOVE")] == [
+        "4",
+        "0",
+        "2026-11-30",
+    ]
+    division = sent(f.DIVISION, object_id=str(therapy.pk))[-1]
+    assert [xml(division).findtext(f"body/{t}") for t in ("REVENUE_TYPE", "ACTIVE")] == ["12902", "0"]
+
+
+def test_a_change_committed_just_after_the_last_run_read_is_still_seen(region):
+    cycle(region.hospital)
+    last = ServiceRun.objects.filter(service__code="iszl263").latest("started_at")
+    # saved a minute before that run started, committed after it had read: within the overlap
+    Department.objects.filter(pk=region.therapy.pk).update(
+        name="Терапия (поздняя фиксация)", updated_at=last.started_at - dt.timedelta(minutes=1)
+    )
+    cycle(region.hospital)
+    assert xml(sent(f.DIVISION, object_id=str(region.therapy.pk))[-1]).findtext("body/NAME") == (
+        "Терапия (поздняя фиксация)"
+    )
