@@ -205,15 +205,53 @@ class IszlState:
                     str(child.tag): (child.text or "").strip() for child in body if isinstance(child.tag, str)
                 }
                 errors += self._reference_errors(package_type, fields, where)
+        if operation == "Delete" and key in self.objects:
+            errors += self._children_errors(package_type, object_id, where)
         if errors:
             return errors
         if operation == "Delete":
             del self.objects[key]
+            if package_type == DLSB:
+                self.objects.pop((FREE_BEDS, object_id), None)
             if package_type == DIVISION:
                 self._unindex_division(object_id)
         else:
             self._apply(package_type, object_id, text(root, "header/LPU") or "", fields)
         return []
+
+    def _children_errors(self, package_type: str, object_id: str, where: str) -> list[Error]:
+        """A parent goes only after its children (manual §4.4.5.1.3: deletes in reverse order)."""
+        if package_type == DLSB:  # its free beds are the same record (formats §3.3), its bed count not
+            live = [AMOUNT_BED] if (AMOUNT_BED, object_id) in self.objects else []
+        else:
+            codes = {
+                self.objects[(package_type, object_id)].fields.get(n, "") for n in ("DV_CODE", "CODE_MZ")
+            }
+            live = [
+                child
+                for (child, _), record in self.objects.items()
+                if (
+                    child == DIVISION
+                    and package_type == BRANCH
+                    and record.fields.get("BRANCH_ID") == object_id
+                )
+                or (
+                    child == DLSB
+                    and package_type == DIVISION
+                    and record.fields.get("DIVISION_ID") in codes - {""}
+                )
+                or (
+                    child in (MOTION, CANCEL_HOSPITALISATION)
+                    and package_type == HOSPITALISATION
+                    and record.fields.get("HOSPITALISATION_ID") == object_id
+                )
+            ]
+        if not live:
+            return []
+        named = ", ".join(sorted(set(live)))
+        return [
+            Error(WRONG_VALUE, f"{where}: удаление невозможно, в ИСЗЛ есть подчинённые объекты ({named})")
+        ]
 
     def _reference_errors(self, package_type: str, fields: dict[str, str], where: str) -> list[Error]:
         if package_type not in REFERENCES:

@@ -157,8 +157,14 @@ def test_delete_then_insert_again(emulator):
     ok(emulator, s.branch("Insert", object_id))
 
 
-def test_a_branch_with_divisions_may_be_deleted(emulator):
+def test_a_parent_with_live_children_is_not_deleted(emulator):
     beds = structure(emulator)
+    assert "подчинённые объекты (DIVISION)" in refusal(emulator, s.branch("Delete", beds.branch))
+    assert "подчинённые объекты (DIVISION_LINK_STRUCTURE_BED)" in refusal(
+        emulator, s.division("Delete", beds.division, branch_id=beds.branch)
+    )
+    ok(emulator, s.dlsb("Delete", beds.dlsb))
+    ok(emulator, s.division("Delete", beds.division, branch_id=beds.branch))
     ok(emulator, s.branch("Delete", beds.branch))
 
 
@@ -249,7 +255,10 @@ def test_a_changed_division_code_is_no_longer_known(emulator):
     beds = structure(emulator)
     ok(emulator, s.division("Update", beds.division, branch_id=beds.branch, code="590001001002"))
     assert "DIVISION_ID" in refusal(emulator, s.dlsb("Insert", s.guid()))
-    ok(emulator, s.dlsb("Insert", s.guid(), division_code="590001001002"))
+    moved = s.guid()
+    ok(emulator, s.dlsb("Insert", moved, division_code="590001001002"))
+    ok(emulator, s.dlsb("Delete", moved))
+    ok(emulator, s.dlsb("Delete", beds.dlsb))  # it still names the old code: no longer the division's
     ok(emulator, s.division("Delete", beds.division))
     assert "DIVISION_ID" in refusal(emulator, s.dlsb("Insert", s.guid(), division_code="590001001002"))
 
