@@ -41,7 +41,8 @@ def test_order_263_over_rabbitmq(region, emulator, amqp):  # noqa: F811
     referral = make_referral(region)
     stay = make_stay(region, referral=referral)
     make_movements(stay, region)
-    exchange(region.hospital)
+    exchange(region.hospital)  # the structure
+    exchange(region.hospital)  # the stay, once its department was accepted
     exchange(region.hospital)  # the movements, once their HOSPITALISATION was accepted
     exchange(region.polyclinic_mo)
     assert {p.status for p in out()} == {S.ACCEPTED}
