@@ -335,7 +335,12 @@ PATIENTS = Family(
     service=SERVICE,
     types=(
         FamilyType(f.REFERRAL, _referral, insert_only=True),
-        FamilyType(f.CANCEL_REFERRAL, _cancel_referral, insert_only=True),
+        FamilyType(
+            f.CANCEL_REFERRAL,
+            _cancel_referral,
+            insert_only=True,
+            held="Отмен направлений, ожидающих передачи самого направления: {count}.",
+        ),
         FamilyType(f.HOSPITALISATION, _hospitalisation, _stay_ids, _delete),
         FamilyType(
             f.MOTION,
@@ -345,7 +350,12 @@ PATIENTS = Family(
             held="Движений в стационаре, ожидающих, пока ТФОМС примет госпитализацию и отделение: {count} "
             "(движение уходит только после этого).",
         ),
-        FamilyType(f.CANCEL_HOSPITALISATION, _cancel_hospitalisation, insert_only=True),
+        FamilyType(
+            f.CANCEL_HOSPITALISATION,
+            _cancel_hospitalisation,
+            insert_only=True,
+            held="Отказов от госпитализации, ожидающих передачи своей госпитализации: {count}.",
+        ),
     ),
 )
 

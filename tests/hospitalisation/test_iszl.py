@@ -201,6 +201,8 @@ def test_refusal_in_admission_is_a_hospitalisation_and_its_cancel_without_motion
     )
     make_movements(stay, region)  # whatever the MIS holds, a refused stay has no movements to tell
     cycle(region.hospital)
+    # one line for all refusals waiting, not one per stay
+    assert "Отказов от госпитализации, ожидающих передачи своей госпитализации: 1." in log_text()
     cycle(region.hospital)
     (hospitalisation,) = sent(f.HOSPITALISATION)
     (cancel,) = sent(f.CANCEL_HOSPITALISATION)
