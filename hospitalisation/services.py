@@ -28,6 +28,7 @@ from servicelog.sync import (
     SyncObject,
     candidates,
     object_guids,
+    told,
 )
 
 from . import formats as f
@@ -204,13 +205,32 @@ def _referrals(ctx: SyncContext) -> QuerySet[Referral]:
     )
 
 
+def _departments(ids: set[int]) -> dict[int, Department]:
+    return {d.pk: d for d in Department.objects.filter(pk__in=ids).select_related("subdivision__mo")}
+
+
 def _referral(ctx: SyncContext) -> Iterator[SyncObject]:
-    for referral in candidates(_referrals(ctx), ctx, f.REFERRAL, *_REFERRAL_PATHS).order_by("pk"):
+    """A referral waits until the fund has accepted the hospital's department (another МО's key);
+    one that waits is named by its id only (nothing of it is loaded)."""
+    rows = candidates(_referrals(ctx), ctx, f.REFERRAL, *_REFERRAL_PATHS).annotate(
+        target_told=told(f.DIVISION, "to_department_id")
+    )
+    ready = rows.filter(Q(to_department__isnull=True) | Q(target_told=True))
+    for referral in ready.order_by("pk"):
         parents: tuple[Parent, ...] = ()
-        if referral.to_department is not None:  # the hospital's department must be known to the fund
+        if referral.to_department is not None:
             parents = (_division_parent(referral.to_department, accepted_only=True),)
         keys = _keys(referral.person, referral.referral_date)
         yield SyncObject(str(referral.pk), partial(f.referral_payload, referral), keys, parents)
+    waiting = list(
+        rows.filter(to_department__isnull=False, target_told=False)
+        .order_by("pk")
+        .values_list("pk", "to_department_id")
+    )
+    departments = _departments({department_id for _, department_id in waiting})
+    for pk, department_id in waiting:
+        parent = _division_parent(departments[department_id], accepted_only=True)
+        yield SyncObject(str(pk), {}, None, (parent,), waits=True)
 
 
 def _cancel_referral(ctx: SyncContext) -> Iterator[SyncObject]:
@@ -263,50 +283,81 @@ def _stays(ctx: SyncContext) -> QuerySet[Stay]:
 
 
 def _hospitalisation(ctx: SyncContext) -> Iterator[SyncObject]:
-    """ОМС stays; each waits until the fund has accepted its department (another ordering key)."""
-    rows = candidates(_stays(ctx), ctx, f.HOSPITALISATION, *_STAY_PATHS)
-    for stay in rows.order_by("pk"):
+    """ОМС stays; each waits until the fund has accepted its own department (another ordering key),
+    named by its id only while it waits."""
+    rows = candidates(_stays(ctx), ctx, f.HOSPITALISATION, *_STAY_PATHS).annotate(
+        department_told=told(f.DIVISION, "department_id")
+    )
+    own = Q(department__subdivision__mo=ctx.mo)
+    for stay in rows.exclude(own & Q(department_told=False)).order_by("pk"):
         department = stay.department
-        own = department is not None and _own(department, ctx)
-        parents = (
-            (_division_parent(department, accepted_only=True),) if department is not None and own else ()
-        )
+        own_department = department is not None and _own(department, ctx)
+        parents = (_division_parent(department, accepted_only=True),) if department and own_department else ()
         yield SyncObject(str(stay.pk), partial(f.hospitalisation_payload, stay), _stay_keys(stay), parents)
+    waiting = list(rows.filter(own, department_told=False).order_by("pk").values_list("pk", "department_id"))
+    departments = _departments({department_id for _, department_id in waiting})
+    for pk, department_id in waiting:
+        yield SyncObject(str(pk), {}, None, (_division_parent(departments[department_id], True),), waits=True)
 
 
 def _motion(ctx: SyncContext) -> Iterator[SyncObject]:
-    """Movements of stays not refused, never before their HOSPITALISATION was accepted (§4.4.5.1.3)."""
+    """Movements of stays not refused, never before the fund accepted their HOSPITALISATION
+    (§4.4.5.1.3) and their own department; one that waits is named by its id only."""
     stays = _stays(ctx).filter(outcome=Stay.Outcome.HOSPITALISED)
-    rows = candidates(Movement.objects.filter(stay__in=stays.values("pk")), ctx, f.MOTION, *_MOVEMENT_PATHS)
+    rows = candidates(
+        Movement.objects.filter(stay__in=stays.values("pk")), ctx, f.MOTION, *_MOVEMENT_PATHS
+    ).annotate(
+        stay_told=told(f.HOSPITALISATION, "stay_id"),
+        department_told=told(f.DIVISION, "department_id") | ~Q(department__subdivision__mo=ctx.mo),
+    )
     # Plain rows: a stay has several movements and a department thousands, so each stay, department
     # and bed profile is loaded once and shared instead of joined into every movement.
     movements = list(
         rows.order_by("pk").values_list(
-            "pk", "stay_id", "department_id", "bed_profile_id", "date_in", "date_out", "outcome"
+            "pk",
+            "stay_id",
+            "department_id",
+            "bed_profile_id",
+            "date_in",
+            "date_out",
+            "outcome",
+            "stay_told",
+            "department_told",
         )
     )
+    ready = {m[1] for m in movements if m[7] and m[8]}
     by_stay = {
         s.pk: s
-        for s in Stay.objects.filter(pk__in=rows.values("stay_id"))
+        for s in Stay.objects.filter(pk__in=rows.filter(stay_told=True).values("stay_id"))
         .select_related("person")
         .prefetch_related("person__policies", "mo")
+        if s.pk in ready
     }
     # Whatever department a movement names (another МО's is a form error the check names, not a
     # failure of the МО's run).
-    departments = {
-        d.pk: d
-        for d in Department.objects.filter(pk__in={m[2] for m in movements}).select_related("subdivision__mo")
-    }
+    departments = _departments({m[2] for m in movements})
     profiles = {p.pk: p for p in BedProfile.objects.filter(pk__in={m[3] for m in movements if m[3]})}
     guids = object_guids(f.HOSPITALISATION, (str(stay_id) for stay_id in by_stay))
     keys = {pk: _stay_keys(stay) for pk, stay in by_stay.items()}
-    for pk, stay_id, department_id, profile_id, date_in, date_out, outcome in movements:
-        stay, department = by_stay[stay_id], departments[department_id]
-        parents: tuple[Parent, ...] = (
-            Parent(f.HOSPITALISATION, str(stay_id), label=f"КВС {stay.card_number}", accepted_only=True),
-        )
-        if _own(department, ctx):
-            parents += (_division_parent(department, accepted_only=True),)
+    for (
+        pk,
+        stay_id,
+        department_id,
+        profile_id,
+        date_in,
+        date_out,
+        outcome,
+        stay_told,
+        department_told,
+    ) in movements:
+        department = departments[department_id]
+        stay_parent = Parent(f.HOSPITALISATION, str(stay_id), accepted_only=True)
+        department_parent = _division_parent(department, accepted_only=True)
+        if not (stay_told and department_told):
+            waited = (stay_parent,) * (not stay_told) + (department_parent,) * (not department_told)
+            yield SyncObject(str(pk), {}, None, waited, waits=True)
+            continue
+        stay = by_stay[stay_id]
         payload = partial(
             f.motion_payload,
             stay=stay,
@@ -317,6 +368,7 @@ def _motion(ctx: SyncContext) -> Iterator[SyncObject]:
             outcome=outcome,
             hospitalisation_guid=guids.get(str(stay_id), ""),
         )
+        parents = (stay_parent, department_parent) if _own(department, ctx) else (stay_parent,)
         yield SyncObject(str(pk), payload, keys[stay_id], parents)
 
 

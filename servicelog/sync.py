@@ -66,6 +66,10 @@ class SyncObject:
     payload: dict[str, Any] | Callable[[], dict[str, Any]]
     person: PersonKeys | None = None
     parents: tuple[Parent, ...] = ()
+    # The lister has found that the fund has not accepted these parents (all accepted_only): the
+    # object is held without a look-up, and nothing of it need be loaded (a region's first runs
+    # hold 10⁵ movements). It is looked at again by the next run.
+    waits: bool = False
 
     def built(self) -> dict[str, Any]:
         """The payload; a callable one is built only for an object that is not held for a parent
@@ -259,18 +263,21 @@ def _told(sent: SentObject | None, last: Package | None) -> bool:
 
 
 def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
-    objects = list(ftype.objects(ctx))
+    listed = list(ftype.objects(ctx))
+    objects = [obj for obj in listed if not obj.waits]
     parents = _parents(p for obj in objects for p in obj.parents)
     # What the fund knows, read next to the newest packages: an answer accepted between the two reads
     # shows in the latter (ACCEPTED), so it is never taken for "not told" (no second Insert).
     known = _known(ftype.code, ctx.mo)
     latest = latest_packages(ftype.code, [obj.object_id for obj in objects])
     shared = object_guids(ftype.guid_of, [obj.object_id for obj in objects]) if ftype.guid_of else {}
-    held: dict[tuple[str, str], int] = defaultdict(int)
+    held: dict[tuple[str, str], int] = defaultdict(int)  # (parent type, parent) → children held for it
+    held_objects = 0
     drafts: list[Draft] = []
-    for obj in objects:
-        waiting = [p for p in obj.parents if not parents.allow(p)]
+    for obj in listed:
+        waiting = list(obj.parents) if obj.waits else [p for p in obj.parents if not parents.allow(p)]
         if waiting:
+            held_objects += 1
             for parent in waiting:
                 held[(parent.package_type, parent.label or parent.object_id)] += 1
             continue
@@ -302,9 +309,9 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
     lines = (
         [(label, count) for (_, label), count in sorted(held.items())]
         if "{parent}" in ftype.held
-        else [("", sum(held.values()))]
+        else [("", held_objects)]
         if held
-        else []  # one line for the type: its parents are its own objects
+        else []  # one line for the type: how many of its objects wait, whatever for
     )
     for label, count in lines:
         log_write(
@@ -314,7 +321,7 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
             message=ftype.held.format(title=title, parent=label, count=count),
         )
     if held:
-        result.held[ftype.code] = sum(held.values())
+        result.held[ftype.code] = held_objects
 
 
 def _deletes(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
