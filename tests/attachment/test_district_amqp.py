@@ -296,16 +296,8 @@ def test_broker_stopped_during_a_run_then_retries_publish_everything(mo_a, sites
     assert district_statuses() == [S.ACCEPTED] * 5
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_two_relays_in_parallel_never_reorder_a_key(mo_a, amqp, settings):
-    settings.TFOMS_RELAY_BATCH = 20
-    for n in range(1, 121):
-        SiteFactory(mo=mo_a, number=str(n))
-    service_execute("tfoms_auto", mo=mo_a)
-    expected = list(
-        Package.objects.filter(package_type="DISTRICT").order_by("sequence").values_list("uuid", flat=True)
-    )
+def relays_in_parallel(count: int) -> None:
+    """`count` relays in threads of their own (each its connections) until nothing is Сформирован."""
     errors: list[BaseException] = []
 
     def relay_until_empty() -> None:
@@ -318,12 +310,25 @@ def test_two_relays_in_parallel_never_reorder_a_key(mo_a, amqp, settings):
             messaging.get_backend().close()
             db_connection.close()
 
-    threads = [threading.Thread(target=relay_until_empty) for _ in range(2)]
+    threads = [threading.Thread(target=relay_until_empty) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
     assert not errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_relays_in_parallel_never_reorder_a_key(mo_a, amqp, settings):
+    settings.TFOMS_RELAY_BATCH = 20
+    for n in range(1, 121):
+        SiteFactory(mo=mo_a, number=str(n))
+    service_execute("tfoms_auto", mo=mo_a)
+    expected = list(
+        Package.objects.filter(package_type="DISTRICT").order_by("sequence").values_list("uuid", flat=True)
+    )
+    relays_in_parallel(2)
     connection = pika.BlockingConnection(pika.URLParameters(os.environ["TFOMS_AMQP_URL"]))
     channel = connection.channel()
     arrived = []

@@ -7,19 +7,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 import queue
-import threading
 
 import pytest
-from django.db import connection as db_connection
 
 from hospitalisation import formats as f
 from registry.models import Bed, BedProfile, Department
 from servicelog.models import Direction, Package, PackageStatus
 from servicelog.relay import relay_run
 from servicelog.services import service_execute
-from tests.attachment.test_district_amqp import Emulator, amqp, answered, consume_until, emulator  # noqa: F401
+from tests.attachment.test_district_amqp import (  # noqa: F401
+    Emulator,
+    amqp,
+    answered,
+    consume_until,
+    emulator,
+    relays_in_parallel,
+)
 from tests.hospitalisation.conftest import make_movements, make_referral, make_stay
-from tfoms_portal import messaging
 
 S = PackageStatus
 pytestmark = [pytest.mark.amqp]
@@ -64,27 +68,6 @@ def test_order_263_over_rabbitmq(region, emulator, amqp):  # noqa: F811
     assert update.result.startswith("Получен ответ с ошибкой: DIVISION ID ") and "не найден" in update.result
 
 
-def _relay_twice_at_once() -> None:
-    errors: list[BaseException] = []
-
-    def relay_until_empty() -> None:
-        try:
-            while Package.objects.filter(status=S.FORMED).exists():
-                relay_run()
-        except BaseException as exc:  # reported to the test below
-            errors.append(exc)
-        finally:
-            messaging.get_backend().close()
-            db_connection.close()
-
-    threads = [threading.Thread(target=relay_until_empty) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors
-
-
 def _arrival(fund: Emulator) -> list[str]:
     """The message ids in the order the emulator received them (one line each on its stdout)."""
     while True:
@@ -112,7 +95,7 @@ def test_two_relays_keep_insert_update_delete_in_order(region, emulator, setting
         )
         Bed.objects.create(bed_profile=profile, number=f"{n}-01", date_begin=dt.date(2013, 1, 1))
     service_execute("iszl263", mo=region.hospital)
-    _relay_twice_at_once()
+    relays_in_parallel(2)
     consume_until(answered(len(out())), timeout=60)
     assert {p.status for p in out()} == {S.ACCEPTED}  # a child ahead of its parent would be refused
 
@@ -122,7 +105,7 @@ def test_two_relays_keep_insert_update_delete_in_order(region, emulator, setting
     Department.objects.filter(code__gte="035").update(group_type=Department.GroupType.POLYCLINIC)
     service_execute("iszl263", mo=region.hospital)
     assert {p.operation for p in out() if p.status == S.FORMED} == {"Update", "Delete"}
-    _relay_twice_at_once()
+    relays_in_parallel(2)
     consume_until(answered(len(out())), timeout=60)
     assert {p.status for p in out()} == {S.ACCEPTED}
     by_key: dict[str, list[Package]] = {}
