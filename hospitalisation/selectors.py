@@ -8,6 +8,7 @@ from registry.access import scope
 from registry.models import Workplace
 from servicelog.models import Package
 from servicelog.selectors import newest_packages
+from servicelog.sync import told
 
 from . import formats as f
 from .models import Movement, Referral, Stay
@@ -40,9 +41,9 @@ def referrals(*, workplace: Workplace | None, person_id: int | None = None) -> l
     if person_id is not None:
         rows = rows.filter(person_id=person_id)
     loaded = list(
-        rows.select_related("mo", "to_mo", "to_department", "to_bed_profile", "person").order_by(
-            "-referral_date", "-pk"
-        )
+        rows.annotate(target_told=told(f.DIVISION, "to_department_id"))  # what a referral not sent waits for
+        .select_related("mo", "to_mo", "to_department", "to_bed_profile", "person")
+        .order_by("-referral_date", "-pk")
     )
     latest = newest_packages(
         workplace=workplace,
@@ -61,7 +62,8 @@ def stays(*, workplace: Workplace | None, person_id: int | None = None) -> list[
     if person_id is not None:
         rows = rows.filter(person_id=person_id)
     loaded = list(
-        rows.select_related("mo", "person", "department", "bed_profile", "referral__mo")
+        rows.annotate(department_told=told(f.DIVISION, "department_id"))
+        .select_related("mo", "person", "department", "bed_profile", "referral__mo")
         .prefetch_related("movements__department", "movements__bed_profile")
         .order_by("-admitted_at", "-pk")
     )

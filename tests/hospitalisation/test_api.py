@@ -75,3 +75,15 @@ def test_the_card_shows_the_exchange_state(enter, mo_admin_a, region, exchanged)
     assert "Госпитализация (приказ 263)" in html and "2026-00001" in html
     assert "Информация о госпитализации, добавление" in html
     assert "Приёмное отделение с 25.11.2026 — принят тфомс" in html
+
+
+def test_the_card_says_what_a_stay_and_a_referral_wait_for(enter, mo_admin_a, region):
+    make_referral(region, mo=region.hospital, from_subdivision=region.outpatient)
+    make_stay(region)
+    html = enter(mo_admin_a).get(f"/persons/{region.person.pk}/").content.decode()
+    assert "ждёт, пока ТФОМС примет отделение «Терапевтическое отделение» МО госпитализации" in html
+    assert html.count("ждёт, пока ТФОМС примет отделение «Терапевтическое отделение»") == 2
+    for _ in range(2):
+        cycle(region.hospital)
+    html = enter(mo_admin_a).get(f"/persons/{region.person.pk}/").content.decode()
+    assert "ждёт, пока ТФОМС примет отделение" not in html and "Принят ТФОМС" in html
