@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from registry.models import Attachment, Mo, Person, Policy, Site, latest_document, policy_on
+from registry.models import Attachment, Mo, Person, Site, latest_document, policy_on
 from registry.selectors import PersonRows, person_rows
 from servicelog.forming import PersonKeys
 from servicelog.models import LogEntry, ServiceRun
@@ -114,11 +114,7 @@ def _attachments(ctx: SyncContext) -> Iterator[SyncObject]:
             if site is not None
         )
         policy = policy_on(related.policies[person.pk], ctx.today)
-        keys = PersonKeys(
-            enp=(policy or Policy()).enp or "",
-            snils=person.snils,
-            fio=person.full_name.upper(),
-        )
+        keys = PersonKeys.of(person, policy)
         if package_type == PERSONATTACH:
             if not person.fund_person_id:
                 log_write(

@@ -178,8 +178,7 @@ STRUCTURE = Family(
 
 
 def _keys(person: Person, on: dt.date) -> PersonKeys:
-    policy = person.policy_on(on)
-    return PersonKeys(enp=policy.enp if policy else "", snils=person.snils, fio=person.full_name.upper())
+    return PersonKeys.of(person, person.policy_on(on))
 
 
 def _referrals(ctx: SyncContext) -> QuerySet[Referral]:

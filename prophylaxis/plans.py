@@ -83,7 +83,7 @@ def _plan_persons(ctx: SyncContext) -> Iterator[SyncObject]:
             document=latest_document(related.documents[person.pk]),
             attachment=attachments.get(person.pk),
         )
-        keys = PersonKeys(enp=policy.enp if policy else "", snils=person.snils, fio=person.full_name.upper())
+        keys = PersonKeys.of(person, policy)
         yield SyncObject(str(entry.pk), payload, keys)
 
 

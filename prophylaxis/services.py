@@ -45,8 +45,7 @@ def _loaded(cards: QuerySet[DispensaryCard]) -> QuerySet[DispensaryCard]:
 
 
 def _keys(person: Person, ctx: SyncContext) -> PersonKeys:
-    policy = person.policy_on(ctx.today)
-    return PersonKeys(enp=policy.enp if policy else "", snils=person.snils, fio=person.full_name.upper())
+    return PersonKeys.of(person, person.policy_on(ctx.today))
 
 
 def _with_fund_id(

@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from lxml import etree
 
-from registry.models import Mo
+from registry.models import Mo, Person, Policy
 from tfoms_portal.db import bulk_insert
 from tfoms_portal.formats.xml import Schema, load_schema, validate
 
@@ -39,6 +39,11 @@ class PersonKeys:
     enp: str = ""
     snils: str = ""
     fio: str = ""
+
+    @classmethod
+    def of(cls, person: Person, policy: Policy | None) -> PersonKeys:
+        """A person's keys, with the policy the package names (the caller has chosen it)."""
+        return cls(enp=(policy.enp if policy else "") or "", snils=person.snils, fio=person.full_name.upper())
 
 
 @dataclass(frozen=True)
