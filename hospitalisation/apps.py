@@ -11,7 +11,7 @@ class HospitalisationConfig(AppConfig):
         from registry.cards import CardSection, register_card_section
         from registry.demo import register_demo_step
         from servicelog.catalog import ServiceSpec, register_service
-        from servicelog.registry import PackageType, register_package_type
+        from servicelog.registry import PackageType, register_iszl_replies, register_package_type
         from servicelog.sync import register_family
         from tfoms_portal import messaging
 
@@ -48,6 +48,7 @@ class HospitalisationConfig(AppConfig):
                     reply_handler=referral_reply if code == f.REFERRAL else None,
                 )
             )
+        register_iszl_replies(messaging.ISZL_REPLY, SERVICE)
         register_family(STRUCTURE)
         register_family(PATIENTS)
         register_card_section(

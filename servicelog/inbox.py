@@ -36,13 +36,12 @@ from .models import (
     Service,
     ServiceRun,
 )
-from .registry import get_inbound_type, get_package_type
+from .registry import get_inbound_type, get_package_type, iszl_reply_queues
 from .statuses import log_write, package_set_status
 
 S = PackageStatus
 logger = logging.getLogger(__name__)
 DEFAULT_SERVICE = "tfoms_auto"
-ISZL_SERVICE = "iszl263"  # the order-263 side's replies belong to its service
 # F012-style codes of our ANSWER ERROR (formats §8.6)
 CODE_INVALID = 901
 CODE_WRONG_VALUE = 904
@@ -109,17 +108,14 @@ def inbound_handle(message: messaging.InMessage) -> None:
                 f"оно уже обработано.",
             )
             return
-        iszl = message.queue == messaging.queue_name(messaging.ISZL_REPLY)
+        iszl_service = _iszl_service(message.queue)
         try:
             root = parse_xml(message.body)
-        except XmlRejected as exc:
-            if iszl:
-                _reject_unreadable(message, inbox, [str(exc)], service=ISZL_SERVICE, answer=False)
-            else:
-                _reject_unreadable(message, inbox, [str(exc)])
+        except XmlRejected as exc:  # an ISZL reply is kept in its service, never answered
+            _reject_unreadable(message, inbox, [str(exc)], service=iszl_service, answer=iszl_service is None)
             return
-        if iszl:
-            _iszl_reply_apply(message, root, inbox)
+        if iszl_service is not None:
+            _iszl_reply_apply(message, root, inbox, iszl_service)
         elif root.tag == "ANSWER":
             _answer_apply(message, root, inbox)
         else:
@@ -237,13 +233,21 @@ def _iszl_answered(reply: IszlReply) -> Package | None:
     return sent or packages.filter(status__in=(S.ACCEPTED, S.REJECTED_BY_FUND)).order_by("-id").first()
 
 
-def _iszl_reply_apply(message: messaging.InMessage, root: etree._Element, inbox: InboundMessage) -> None:
+def _iszl_service(queue: str) -> str | None:
+    """The service whose ISZL-style replies arrive on this (broker) queue, if any."""
+    for logical, service in iszl_reply_queues().items():
+        if queue == messaging.queue_name(logical):
+            return service
+    return None
+
+
+def _iszl_reply_apply(
+    message: messaging.InMessage, root: etree._Element, inbox: InboundMessage, service: str
+) -> None:
     try:
         reply = iszl_reply_parse(root, message.type, parse_xml)
     except (IszlReplyUnreadable, XmlRejected) as exc:
-        _reject_unreadable(
-            message, inbox, [f"Ответ ИСЗЛ не разобран: {exc}"], service=ISZL_SERVICE, answer=False
-        )
+        _reject_unreadable(message, inbox, [f"Ответ ИСЗЛ не разобран: {exc}"], service=service, answer=False)
         return
     package = _iszl_answered(reply)
     if package is None:
@@ -252,7 +256,7 @@ def _iszl_reply_apply(message: messaging.InMessage, root: etree._Element, inbox:
             inbox,
             [f"Ответ ИСЗЛ на неизвестный пакет: {reply.package_type} ID={reply.external_id}"],
             package_type=reply.package_type,
-            service=ISZL_SERVICE,
+            service=service,
             answer=False,
         )
         return
@@ -386,7 +390,7 @@ def consume_forever(*, should_stop: Any) -> None:
     answers, then the fund's packages."""
     queues = [
         messaging.queue_name(messaging.TO_MIS_ANSWER),
-        messaging.queue_name(messaging.ISZL_REPLY),
+        *(messaging.queue_name(queue) for queue in iszl_reply_queues()),
         messaging.queue_name(messaging.TO_MIS),
     ]
     messaging.get_backend().consume(queues, _handle_with_fresh_connection, should_stop=should_stop)

@@ -70,6 +70,7 @@ class InboundType:
     title: str = ""
 
 
+_iszl_reply_queues: dict[str, str] = {}  # logical queue (tfoms_portal.messaging) → its service
 _package_types: dict[str, PackageType] = {}
 _inbound_types: dict[str, InboundType] = {}
 _service_jobs: dict[str, list[Job]] = {}
@@ -122,6 +123,16 @@ def unregister_inbound_type(code: str) -> None:
 
 def get_inbound_type(code: str) -> InboundType | None:
     return _inbound_types.get(code)
+
+
+def register_iszl_replies(queue: str, service: str) -> None:
+    """Replies in the ISZL style (formats §3.6) arrive on this logical queue; an unreadable or
+    unmatched one is kept in this service's journal (order 263: iszl_reply, iszl263)."""
+    _iszl_reply_queues[queue] = service
+
+
+def iszl_reply_queues() -> dict[str, str]:
+    return dict(_iszl_reply_queues)
 
 
 def register_service_job(code: str) -> Callable[[Job], Job]:
