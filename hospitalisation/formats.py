@@ -193,9 +193,14 @@ def dlsb_payload(profile: BedProfile) -> dict[str, Any]:
     )
 
 
+def planned_beds(profile: BedProfile, beds: int) -> int:
+    """Beds that can take a patient: those in service less those under repair."""
+    return max(beds - profile.repair_beds, 0)
+
+
 def amount_bed_payload(profile: BedProfile, beds: int, dlsb_guid: str) -> dict[str, Any]:
     """Beds now in service on the profile; repairs are beds in service but not usable."""
-    planned = max(beds - profile.repair_beds, 0)
+    planned = planned_beds(profile, beds)
     return _clean(
         {
             "LPU": profile.department.subdivision.mo.code,

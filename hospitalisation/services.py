@@ -111,13 +111,19 @@ def _beds_now(today: dt.date) -> Q:
     return Q(beds__date_begin__lte=today) & (Q(beds__date_end__isnull=True) | Q(beds__date_end__gte=today))
 
 
+def _counted(ctx: SyncContext) -> list[tuple[BedProfile, int]]:
+    """The МО's bed profiles with their beds in service today."""
+    rows = _profiles(ctx).annotate(in_service=Count("beds", filter=_beds_now(ctx.today))).order_by("pk")
+    return [(profile, profile.in_service) for profile in rows]  # type: ignore[attr-defined]
+
+
 def _amount_bed(ctx: SyncContext) -> Iterator[SyncObject]:
     """Every profile, every run: its count changes with the beds' dates, not only with edits (a bed
     put out of service yesterday changes today's count). A few thousand rows at most."""
-    rows = list(_profiles(ctx).annotate(in_service=Count("beds", filter=_beds_now(ctx.today))).order_by("pk"))
-    guids = object_guids(f.DLSB, (str(p.pk) for p in rows))
-    for profile in rows:
-        payload = f.amount_bed_payload(profile, profile.in_service, guids.get(str(profile.pk), ""))  # type: ignore[attr-defined]
+    rows = _counted(ctx)
+    guids = object_guids(f.DLSB, (str(p.pk) for p, _ in rows))
+    for profile, beds in rows:
+        payload = f.amount_bed_payload(profile, beds, guids.get(str(profile.pk), ""))
         yield SyncObject(str(profile.pk), payload, None, (_dlsb_parent(profile),))
 
 
@@ -140,21 +146,19 @@ def _free_beds(ctx: SyncContext) -> Iterator[SyncObject]:
             "object_id", flat=True
         )
     )
-    profiles = _profiles(ctx).annotate(in_service=Count("beds", filter=_beds_now(ctx.today))).order_by("pk")
-    rows = [p for p in profiles if str(p.pk) not in today and (p.date_end is None or p.date_end >= ctx.today)]
-    guids = object_guids(f.DLSB, (str(p.pk) for p in rows))
+    rows = [
+        (p, beds)
+        for p, beds in _counted(ctx)
+        if str(p.pk) not in today and (p.date_end is None or p.date_end >= ctx.today)
+    ]
+    guids = object_guids(f.DLSB, (str(p.pk) for p, _ in rows))
     occupied = _occupied(ctx)
-    for profile in rows:
-        planned = max(profile.in_service - profile.repair_beds, 0)  # type: ignore[attr-defined]
+    for profile, beds in rows:
+        planned = f.planned_beds(profile, beds)
         payload = f.free_beds_payload(
             ctx.mo.code, planned, occupied.get(profile.pk, 0), guids.get(str(profile.pk), ""), ctx.today
         )
-        yield SyncObject(
-            str(profile.pk),
-            payload,
-            None,
-            (_dlsb_parent(profile),),
-        )
+        yield SyncObject(str(profile.pk), payload, None, (_dlsb_parent(profile),))
 
 
 def _delete(ctx: SyncContext, _object_id: str) -> dict[str, str]:
