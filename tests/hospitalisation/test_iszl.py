@@ -556,3 +556,16 @@ def test_a_change_committed_just_after_the_last_run_read_is_still_seen(region):
     assert xml(sent(f.DIVISION, object_id=str(region.therapy.pk))[-1]).findtext("body/NAME") == (
         "Терапия (поздняя фиксация)"
     )
+
+
+def test_a_referral_is_insert_only_a_change_sends_nothing(region):
+    """C2: HOSPITALISATION_REFERRAL is insert only — a referral the fund has is never updated."""
+    referral = make_referral(region)
+    cycle(region.hospital)
+    cycle(region.polyclinic_mo)
+    (first,) = sent(f.REFERRAL)
+    assert first.status == S.ACCEPTED
+    referral.diagnosis, referral.diagnosis_text = "I25.1", "Атеросклеротическая болезнь сердца"
+    referral.save()
+    cycle(region.polyclinic_mo)
+    assert sent(f.REFERRAL) == [first]
