@@ -36,5 +36,6 @@ class ServicelogConfig(AppConfig):
                 builder=answer_build,
                 queue=messaging.FROM_MIS_ANSWER,
                 title="Ответ МО на пакет ТФОМС",
+                ordered=False,
             )
         )

@@ -15,13 +15,27 @@ from lxml import etree
 ANSWER_XSD = Path(__file__).resolve().parent / "xsd" / "answer.xsd"
 
 
+def _elements(parent: etree._Element, values: dict[str, Any]) -> None:
+    """Leaf elements in the dict's order; a list repeats its tag, a dict nests; empty values are left out."""
+    for tag, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                _elements(etree.SubElement(parent, tag), item)
+            elif item not in (None, ""):
+                etree.SubElement(parent, tag).text = str(item)
+
+
 def answer_build(payload: dict[str, Any], operation: str, message_id: str) -> etree._Element:
-    """payload: QUEUE_NAME, TYPE, MESSAGE_ID (of the answered message), RESULT, ERRORS [[code, text]]."""
+    """payload: QUEUE_NAME, TYPE, MESSAGE_ID (of the answered message), RESULT, ERRORS [[code, text]],
+    and PERSON (the answer to CHECKPERS: its fields in the XSD's order, POLIS_DATA a list)."""
     root = etree.Element("ANSWER")
     header = etree.SubElement(root, "HEADER")
     for tag in ("QUEUE_NAME", "TYPE", "MESSAGE_ID"):
         etree.SubElement(header, tag).text = str(payload[tag])
-    results = etree.SubElement(etree.SubElement(root, "BODY"), "RESULTS")
+    body = etree.SubElement(root, "BODY")
+    if payload.get("PERSON"):
+        _elements(body, {"PERSON": payload["PERSON"]})
+    results = etree.SubElement(body, "RESULTS")
     etree.SubElement(results, "RESULT").text = payload["RESULT"]
     for code, text in payload.get("ERRORS", []):
         error = etree.SubElement(results, "ERROR_RESULT")

@@ -131,7 +131,7 @@ def packages_form(
     key = ordering_key_for(run.service, mo, kind.family)
     packages: list[Package] = []
     skipped: list[LogEntry] = []
-    first = _sequence_block(key, len(drafts))
+    first = _sequence_block(key, len(drafts)) if kind.ordered else 0
     now = timezone.now()
     today = timezone.localdate(now)
     schema = (
@@ -172,7 +172,7 @@ def packages_form(
                 body=body if not errors else "",
                 content_hash=digest,
                 ordering_key=key,
-                sequence=first + len(packages),
+                sequence=first + len(packages) if kind.ordered else 0,
                 enp=person.enp,
                 snils=person.snils,
                 fio=person.fio[:200],

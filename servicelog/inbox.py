@@ -8,6 +8,7 @@ Only a database failure propagates, so the message stays unacked and comes back 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import uuid
 from typing import Any
@@ -56,15 +57,24 @@ class InboundRejected(Exception):
         self.code = code
 
 
+HEARTBEAT_EVERY = dt.timedelta(seconds=30)
+
+
 def receiving_run(service_code: str) -> ServiceRun:
-    """The service's standing run "Приём пакетов" of today, where inbound packages belong."""
-    service = Service.objects.get(code=service_code)
+    """The service's standing run "Приём пакетов" of today, where inbound packages belong. Its
+    heartbeat moves at most every HEARTBEAT_EVERY (a write per message would cost more than the rest)."""
     key = f"in:{timezone.localdate().isoformat()}"
     now = timezone.now()
-    run = ServiceRun.objects.filter(service=service, scope_key=key).first()
+    run = (
+        ServiceRun.objects.select_related("service").filter(service__code=service_code, scope_key=key).first()
+    )
     if run is not None:
-        ServiceRun.objects.filter(pk=run.pk, result=RunResult.RUNNING).update(heartbeat_at=now)
+        if run.result == RunResult.RUNNING and (
+            run.heartbeat_at is None or now - run.heartbeat_at > HEARTBEAT_EVERY
+        ):
+            ServiceRun.objects.filter(pk=run.pk, result=RunResult.RUNNING).update(heartbeat_at=now)
         return run
+    service = Service.objects.get(code=service_code)
     try:
         with transaction.atomic():
             run = ServiceRun.objects.create(
@@ -292,9 +302,11 @@ def _inbound_package(
     inbound = get_inbound_type(package_type)
     operation = root.findtext("HEADER/OPERATIONTYPE") if root is not None else None
     payload = _payload_of(root) if root is not None else {}
+    run = receiving_run(service or (inbound.service if inbound else DEFAULT_SERVICE))
     package = Package(
         uuid=package_uuid,
-        service=Service.objects.get(code=service or (inbound.service if inbound else DEFAULT_SERVICE)),
+        service=run.service,
+        run=run,
         direction=Direction.IN,
         mo=mo,
         package_type=package_type[:64] or "НЕИЗВЕСТНЫЙ",
@@ -304,15 +316,20 @@ def _inbound_package(
         content_hash=content_hash(package_type, message.message_id, payload),
         object_id=message.message_id[:64],
     )
-    package.run = receiving_run(package.service.code)
     package_set_status(package, S.RECEIVED)
     return package
 
 
-def _answer_fund(message: messaging.InMessage, package: Package, errors: list[tuple[int, str]]) -> None:
-    """Our ANSWER goes through the outbox, in this same transaction: it cannot be lost."""
+def _answer_fund(
+    message: messaging.InMessage,
+    package: Package,
+    errors: list[tuple[int, str]],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Our ANSWER goes through the outbox, in this same transaction: it cannot be lost. The fund's
+    package keeps what we answered as its reply (§4.6.3 "Ответ": on import, the one sent)."""
     assert package.run is not None
-    package_form(
+    answer = package_form(
         run=package.run,
         package_type="ANSWER",
         operation=Operation.ANSWER,
@@ -323,9 +340,18 @@ def _answer_fund(message: messaging.InMessage, package: Package, errors: list[tu
             "MESSAGE_ID": message.message_id,
             "RESULT": "ERROR" if errors else "OK",
             "ERRORS": [[code, text] for code, text in errors],
+            **(extra or {}),
         },
         mo=package.mo,
     )
+    package.reply = {
+        "RESULT": "ERROR" if errors else "OK",
+        "ERRORS": [{"RESULT_CODE": code, "RESULT_NAME": text} for code, text in errors],
+        **(extra or {}),
+        "sent": True,
+        "message_id": answer.message_id if answer is not None else "",
+    }
+    package.save(update_fields=["reply"])
 
 
 def _reject(message: messaging.InMessage, package: Package, errors: list[str], code: int) -> None:
@@ -369,8 +395,9 @@ def _package_apply(message: messaging.InMessage, root: etree._Element, inbox: In
         return
     try:
         with transaction.atomic():
-            inbound.handler(package, root)
+            extra = inbound.handler(package, root)
     except InboundRejected as exc:
+        package.refresh_from_db(fields=["mo", "object_id", "fio", "snils", "enp"])  # rolled back with it
         _reject(message, package, exc.errors, exc.code)
         return
     except (OperationalError, InterfaceError):
@@ -382,7 +409,7 @@ def _package_apply(message: messaging.InMessage, root: etree._Element, inbox: In
         _reject(message, package, [f"Внутренняя ошибка обработки: {type(exc).__name__}: {exc}"], 999)
         return
     package_set_status(package, S.PROCESSED)
-    _answer_fund(message, package, [])
+    _answer_fund(message, package, [], extra)
 
 
 def consume_forever(*, should_stop: Any) -> None:

@@ -35,7 +35,7 @@ class PackageType:
     logical queue of tfoms_portal.messaging it is published to, `reply_queue` the one its replies come
     back on (the message's reply_to); `reply_handler` is called after
     the fund's ANSWER changed the status of one of its packages, `sent_handler` when the broker
-    confirmed a batch of them (Отправлен)."""
+    confirmed a batch of them (Отправлен); `ordered` says whether the relay keeps their order."""
 
     code: str
     family: str
@@ -49,14 +49,18 @@ class PackageType:
     envelope: Envelope | None = None
     sent_handler: SentHandler | None = None
     reply_queue: str = "to_mis_answer"
+    # False: packages of the type have no order among themselves (our ANSWERs), so forming one takes
+    # no lock of its key and parallel consumers do not wait for each other.
+    ordered: bool = True
 
     def __post_init__(self) -> None:
         if (self.builder is None) == (self.envelope is None):
             raise ValueError(f"package type {self.code}: give exactly one of builder and envelope")
 
 
-# handler(package, root) -> None; raise InboundRejected with the errors to refuse the package
-InboundHandler = Callable[["Package", etree._Element], None]
+# handler(package, root) -> what our ANSWER adds to its BODY (e.g. {"PERSON": {...}}) or None; raise
+# InboundRejected with the errors to refuse the package. It may set the package's МО and person keys.
+InboundHandler = Callable[["Package", etree._Element], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
         .filter(status__in=PENDING)
         .defer("payload", "reply")  # the relay sends the body; decoding the JSON would only cost
         .select_for_update(skip_locked=True, of=("self",))
-        .order_by("sequence")[: settings.TFOMS_RELAY_BATCH]
+        .order_by("sequence", "id")[: settings.TFOMS_RELAY_BATCH]
     )
     if not pending:
         return stats

@@ -98,6 +98,13 @@ def package_get(*, workplace: Workplace | None, package_id: int) -> Package:
     )
 
 
+def answer_of(package: Package) -> Package | None:
+    """Our ANSWER to one of the fund's packages (it has the same МО, so the same viewers)."""
+    if package.direction != "in":
+        return None
+    return Package.objects.filter(package_type="ANSWER", object_id=str(package.uuid)).first()
+
+
 @dataclass(frozen=True)
 class PackageFilter:
     """The journal's package search (E5); empty fields do not filter."""

@@ -85,15 +85,18 @@ def packages_set_status(
     """The same for many packages at once (the relay's confirmed batch): one UPDATE, one INSERT."""
     message = STATUS_MESSAGES[status].format(errors="; ".join(errors) or "без описания")
     now = timezone.now()
+    stored = []
     for package in packages:
         current = package.status if package.pk else ""
         if status not in TRANSITIONS[current]:
             raise InvalidTransition(f"{package.package_type}: {current or 'новый'} → {status}")
         package.status, package.result, package.status_changed_at = status, message, now
-        if not package.pk:
-            package.save()
-    saved = [package.pk for package in packages]
-    Package.objects.filter(pk__in=saved).update(status=status, result=message, status_changed_at=now)
+        if package.pk:
+            stored.append(package.pk)
+        else:
+            package.save()  # saved with its status: nothing to update
+    if stored:
+        Package.objects.filter(pk__in=stored).update(status=status, result=message, status_changed_at=now)
     level = LOG_LEVELS.get(status, LogEntry.Level.INFO)
     LogEntry.objects.bulk_create(
         LogEntry(run_id=run.pk if run else p.run_id, package=p, mo_id=p.mo_id, level=level, message=message)

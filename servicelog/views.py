@@ -29,6 +29,7 @@ from .registry import package_type_choices, package_type_title, service_jobs
 from .selectors import (
     AuditFilter,
     PackageFilter,
+    answer_of,
     audit_events,
     dashboard_counts,
     journal_runs,
@@ -159,6 +160,7 @@ def package_view(request: WorkplaceRequest, package_id: int) -> HttpResponse:
     audit_record(action=AuditAction.PACKAGE_DATA_VIEWED, request=request, obj=package)
     context = {
         "package": package,
+        "answer": answer_of(package),
         "overdue": overdue_hours(package),
         "log": package.log.order_by("at", "id"),
         "attempts": package.attempts.order_by("at", "id"),
