@@ -327,9 +327,14 @@ class _Applier:
             [p for p in policies if p.pk is not None],
             ["policy_type", "form", "series", "number", "enp", "smo", "valid_from", "valid_to", "source"],
         )
+        # Their policies changed: the person's change time moves (order 263 looks at it); the fund's
+        # "data changed in the register" (PERSCHANGE) is answered by this identification.
         Person.objects.filter(pk__in=self.identified).update(
-            identified_in_tfoms=True, identified_at=self.today, updated_at=timezone.now()
-        )  # their policies changed: the person's change time moves (order 263 looks at it)
+            identified_in_tfoms=True,
+            identified_at=self.today,
+            updated_at=timezone.now(),
+            fund_changed_at=None,
+        )
 
 
 def response_rows_limit(requested: int) -> int:

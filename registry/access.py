@@ -230,6 +230,7 @@ SIDEBAR: dict[str, tuple[str, list[MenuEntry]]] = {
             _SEARCH,
             _DASHBOARD,
             _PLANS,
+            MenuEntry("Объединённые записи ТФОМС", "fund_merges"),
             MenuEntry("Журнал аудита", "audit"),
             MenuEntry("Администрирование справочников", "admin:index"),
             MenuEntry("API (документация)", "api_docs"),

@@ -218,6 +218,11 @@ class Sex(models.IntegerChoices):
     FEMALE = 2, "Женский"
 
 
+# SOC_STATUS codes as the fund's rule uses them (formats §6: 1, 3, 5, 6 by age) and 2 for a working
+# person (IDLEPERSONS with PR_FNI = 0).
+SOC_STATUSES = {"1": "дошкольник", "2": "работающий", "3": "учащийся", "5": "неработающий", "6": "пенсионер"}
+
+
 class Person(models.Model):
     """A patient. Belongs to the МО of their attachments and of their treatment cases."""
 
@@ -238,6 +243,12 @@ class Person(models.Model):
     birth_place = models.CharField("место рождения", max_length=250, blank=True)
     soc_status = models.CharField("социальный статус (SOC_STATUS)", max_length=8, blank=True)
     fund_person_id = models.BigIntegerField("ИД в РС ЕРЗ (BDZID)", null=True, blank=True, db_index=True)
+    fund_changed_at = models.DateTimeField(
+        "данные изменены в РС ЕРЗ",
+        null=True,
+        blank=True,
+        help_text="ТФОМС сообщил об изменении данных (PERSCHANGE); снимается ответом идентификации",
+    )
     identified_in_tfoms = models.BooleanField("идентифицирован в ТФОМС", default=False)
     identified_at = models.DateField("дата идентификации", null=True, blank=True)
     identification_requested_at = models.DateTimeField(
@@ -278,6 +289,12 @@ class Person(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+
+    @property
+    def soc_status_title(self) -> str:
+        """SOC_STATUS for people: the code and its name when we know it (README "Decisions")."""
+        name = SOC_STATUSES.get(self.soc_status, "")
+        return f"{self.soc_status} — {name}" if name else self.soc_status
 
     @property
     def current_enp(self) -> str:
@@ -361,6 +378,9 @@ class Policy(models.Model):
     valid_from = models.DateField("действует с")
     valid_to = models.DateField("действует по", null=True, blank=True)
     source = models.CharField("источник", max_length=16, choices=Source.choices, default=Source.MANUAL)
+    close_cause = models.PositiveSmallIntegerField(
+        "причина закрытия (POLISCLOSECAUSE)", null=True, blank=True
+    )
 
     MO_SCOPE = ("person__attachments__mo", "person__treatment_cases__mo")
 
@@ -374,6 +394,47 @@ class Policy(models.Model):
 
     def is_valid_on(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class FundMerge(models.Model):
+    """The fund merged register record `merged_id` (BDZDID) into `kept_id` (BDZID), by DOUBLES (C7).
+    `person` held the kept id here, `duplicate` the merged one; when both exist they are listed for the
+    ЦОД admin as possible duplicates — medical records are never merged automatically."""
+
+    class Outcome(models.TextChoices):
+        REPLACED = "replaced", "ИД в РС ЕРЗ заменён"
+        POSSIBLE_DUPLICATE = "duplicate", "Возможный дубль"
+        NOTHING = "nothing", "Записей с этими ИД нет"
+
+    kept_id = models.BigIntegerField("ИД в РС ЕРЗ (BDZID)", db_index=True)
+    merged_id = models.BigIntegerField("объединённый ИД (BDZDID)", db_index=True)
+    person = models.ForeignKey(
+        Person,
+        verbose_name="человек с BDZID",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    duplicate = models.ForeignKey(
+        Person,
+        verbose_name="человек с BDZDID",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    outcome = models.CharField("итог", max_length=16, choices=Outcome.choices)
+    package_uuid = models.UUIDField("пакет DOUBLES", null=True, blank=True)
+    received_at = models.DateTimeField("получено", default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "объединённая запись ТФОМС"
+        verbose_name_plural = "объединённые записи ТФОМС"
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} → {self.kept_id}"
 
 
 # ---------------------------------------------------------------------------------------------

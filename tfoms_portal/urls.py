@@ -12,6 +12,7 @@ from identification import api as identification_api
 from prophylaxis import api as prophylaxis_api
 from prophylaxis import plan_api
 from registry import api as registry_api
+from registry import fund_views as registry_fund_views
 from registry import views as registry_views
 from servicelog import api as servicelog_api
 from servicelog import metrics as servicelog_metrics
@@ -32,6 +33,7 @@ urlpatterns = [
     path("workplace/", registry_views.workplace_view, name="workplace"),
     path("persons/", registry_views.person_list_view, name="person_list"),
     path("persons/<int:person_id>/", registry_views.person_card_view, name="person_card"),
+    path("persons/merges/", registry_fund_views.fund_merges_view, name="fund_merges"),
     path("journal/", include("servicelog.urls")),
     path("audit/", servicelog_views.audit_view, name="audit"),
     path("identification/", include("identification.urls")),
