@@ -6,6 +6,7 @@ The ISZL side of order 263 (iszl.py): hospitalisation packages on `iszl.request`
 `iszl.reply`, the free beds known (`Emulator.free_beds`).
 Batch identification (ident.py): answers the portal's request DBFs from a register of insured persons
 (JSON), one file with `answer-ident` or a watched folder with `watch-ident` / `ident.watch_forever`.
+The fund's packages about persons (changes.py): streams made from that register, `push-changes`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Command line: `python -m tfoms_emulator [serve|push|declare|answer-ident|watch-ident] …`."""
+"""Command line: `python -m tfoms_emulator [serve|push|push-changes|declare|answer-ident|watch-ident] …`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,17 @@ from types import FrameType
 
 import pika
 
-from . import ident, prof
+from . import changes, ident, prof
 from .core import DEFAULT_ISZL_REPLY, DEFAULT_ISZL_REQUEST, DEFAULT_PREFIX, Emulator, Faults, Queues
 from .server import Server, amqp_url, connection_parameters, declare_queues, publish
 
-COMMANDS = ("serve", "push", "declare", "answer-ident", "watch-ident", "answer-prof")
+COMMANDS = ("serve", "push", "push-changes", "declare", "answer-ident", "watch-ident", "answer-prof")
+
+
+def _count(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"not a non-negative whole number: {value!r}")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +59,22 @@ def build_parser() -> argparse.ArgumentParser:
     push = commands.add_parser("push", parents=[common], help="publish a file as the fund's package")
     push.add_argument("type", help="package type, e.g. POLIS")
     push.add_argument("file", type=Path)
+
+    push_changes = commands.add_parser(
+        "push-changes", parents=[common], help="publish a stream of the fund's packages about the register"
+    )
+    push_changes.add_argument("--count", type=_count, required=True, help="how many packages")
+    push_changes.add_argument("--register", type=Path, required=True, help="register JSON of insured persons")
+    push_changes.add_argument("--seed", type=int, default=0, help="seed of the stream (default 0)")
+    push_changes.add_argument(
+        "--mo",
+        dest="mo_codes",
+        metavar="CODE",
+        action="extend",
+        nargs="+",
+        default=[],
+        help="6-digit МО codes a new policy may name in ATTACH (default: no ATTACH)",
+    )
 
     commands.add_parser("declare", parents=[common], help="declare the queues and exit")
 
@@ -155,6 +177,31 @@ def _answer_prof(args: argparse.Namespace) -> int:
     return 0
 
 
+def _push_changes(args: argparse.Namespace, queues: Queues) -> int:
+    """Publish a stream of changes_stream() with publisher confirms; one summary line."""
+    try:
+        register = changes.read_register(args.register)
+        stream = changes.changes_stream(register, args.count, seed=args.seed, mo_codes=args.mo_codes)
+    except ident.RegisterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    emulator = Emulator(queues=queues)
+    messages = [emulator.push(change.package_type, change.body) for change in stream]
+    connection = pika.BlockingConnection(connection_parameters(amqp_url(args.amqp)))
+    try:
+        channel = declare_queues(connection, queues)
+        channel.confirm_delivery()
+        for message in messages:
+            publish(channel, message)
+    finally:
+        connection.close()
+    print(f"{len(messages)} → {queues.to_mis}: {changes.summary(stream)}", flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
@@ -168,6 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     queues = Queues.with_prefix(args.queue_prefix, iszl_request=args.iszl_request, iszl_reply=args.iszl_reply)
     if args.command == "serve":
         return _serve(args, queues)
+    if args.command == "push-changes":
+        return _push_changes(args, queues)
 
     connection = pika.BlockingConnection(connection_parameters(amqp_url(args.amqp)))
     try:
