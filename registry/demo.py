@@ -345,7 +345,11 @@ def emulator_register_write(path: Path) -> Path:
     smos = list(Smo.objects.filter(code__startswith=settings.REGION_CODE).order_by("code"))
     register = []
     persons = Person.objects.prefetch_related("documents", "policies__smo").order_by("pk")
+    first_of: dict[tuple[str, str, str, dt.date], int] = {}  # the same human twice: a duplicate
     for person in persons:
+        same = (person.last_name, person.first_name, person.middle_name, person.birth_date)
+        bdzid = person.fund_person_id or 9_000_000 + person.pk
+        duplicate_of = first_of.setdefault(same, bdzid)
         roll = rng.random()
         if roll < 0.05:
             continue  # the fund does not know this person
@@ -390,7 +394,7 @@ def emulator_register_write(path: Path) -> Path:
         errors = [["Р04", "Расхождение ФИО с данными РС ЕРЗ"]] if 0.14 <= roll < 0.17 else []
         register.append(
             {
-                "bdzid": person.fund_person_id or 9_000_000 + person.pk,
+                "bdzid": bdzid,
                 "fam": person.last_name,
                 "im": person.first_name,
                 "ot": person.middle_name,
@@ -402,6 +406,7 @@ def emulator_register_write(path: Path) -> Path:
                 "doc_num": document.number if document else "",
                 "policies": policies,
                 "errors": errors,
+                **({"duplicate_of": duplicate_of} if duplicate_of != bdzid else {}),
             }
         )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -520,6 +525,7 @@ class DemoBuilder:
         self.build_policies()
         self.build_attachments()
         self.build_treatment_cases()
+        self.build_duplicates()
         self.build_identification_queue()
         for index, step in enumerate(_demo_steps):
             self.counts.update(step(self.today, random.Random(SEED + 100 + index)))
@@ -926,6 +932,34 @@ class DemoBuilder:
             counters[(case.mo.code, case.kind)] += 1
             case.number = f"{counters[(case.mo.code, case.kind)]:06d}"
         self._save("случаев лечения", cases)
+
+    def build_duplicates(self) -> None:
+        """A few persons registered twice (the same human, another fund id, a visit to another МО):
+        the fund's DOUBLES about them lists both on "Объединённые записи ТФОМС" (C7)."""
+        originals = [p for p in self.people if p.obj.fund_person_id is not None][7::97][:4]
+        copies = []
+        for index, original in enumerate(originals):
+            person = original.obj
+            copies.append(
+                _Person(
+                    obj=Person(
+                        last_name=person.last_name,
+                        first_name=person.first_name,
+                        middle_name=person.middle_name,
+                        birth_date=person.birth_date,
+                        sex=person.sex,
+                        fund_person_id=8_900_001 + index,
+                        identified_in_tfoms=True,
+                        identified_at=self._days_ago(30, 400),
+                    ),
+                    enp=original.enp,
+                )
+            )
+        self._save("повторно заведённых людей", [c.obj for c in copies])
+        cases = [self._case(copy, self._days_ago(5, 200), inpatient=True) for copy in copies]
+        for number, case in enumerate(cases, start=900_001):
+            case.number = f"{number:06d}"
+        TreatmentCase.objects.bulk_create(cases)
 
     def build_identification_queue(self) -> None:
         """A few persons of each МО waiting for identification, so the form has work at once (B2)."""

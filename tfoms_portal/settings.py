@@ -184,6 +184,13 @@ TFOMS_DECLARE_QUEUES = env.bool("TFOMS_DECLARE_QUEUES", default=True)
 TFOMS_LOCMEM_PEER = env.str("TFOMS_LOCMEM_PEER", default="tfoms_emulator.handle")
 # The demo's fund answering identification files (watch(out_dir, in_dir, register_path)).
 TFOMS_DEMO_IDENT_WATCHER = env.str("TFOMS_DEMO_IDENT_WATCHER", default="tfoms_emulator.ident.watch_forever")
+# The demo's built-in fund also sends its own packages about persons (POLIS, CHECKPERS, PERSCHANGE,
+# DOUBLES, IDLEPERSONS): the first batch a little after start, then a few at every interval.
+TFOMS_DEMO_FUND_CHANGES = env.str("TFOMS_DEMO_FUND_CHANGES", default="tfoms_emulator.changes.changes_stream")
+TFOMS_DEMO_CHANGES_FIRST_SECONDS = env.float("TFOMS_DEMO_CHANGES_FIRST_SECONDS", default=15)
+TFOMS_DEMO_CHANGES_FIRST = env.int("TFOMS_DEMO_CHANGES_FIRST", default=60)
+TFOMS_DEMO_CHANGES_EACH = env.int("TFOMS_DEMO_CHANGES_EACH", default=5)
+TFOMS_DEMO_CHANGES_EVERY_SECONDS = env.float("TFOMS_DEMO_CHANGES_EVERY_SECONDS", default=300)
 TFOMS_APP_ID = env.str("TFOMS_APP_ID", default="TfomsPortal")
 # Queue names (DESIGN §3, formats §2.2) and a prefix for all of them (isolates test runs).
 TFOMS_QUEUE_PREFIX = env.str("TFOMS_QUEUE_PREFIX", default="")

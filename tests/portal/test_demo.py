@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 import time
@@ -67,4 +68,44 @@ def test_rundemo_serves_login_static_and_russian_404(tmp_path):
         status, page = get(f"http://127.0.0.1:{port}/no-such-page/")
         assert status == 404 and "Страница или объект не найдены" in page
     finally:
+        _stop(proc)
+
+
+def test_the_demo_fund_sends_its_packages_about_persons(tmp_path):
+    """Issue 14: in the demo the built-in fund's POLIS, CHECKPERS … arrive by themselves and are
+    applied (Обработан) or refused (Отклонен), each answered."""
+    env = demo_env(tmp_path)
+    env.update(
+        STORAGE_ROOT=str(tmp_path / "storage"),
+        TFOMS_DEMO_CHANGES_FIRST_SECONDS="0.5",
+        TFOMS_DEMO_CHANGES_FIRST="40",
+    )
+    for command in (["migrate", "--no-input", "-v", "0"], ["seed_demo", "--persons", "150"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "rundemo", f"127.0.0.1:{_free_port()}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    database = sqlite3.connect(tmp_path / "demo.sqlite3")
+    try:
+        deadline = time.monotonic() + 60
+        counts: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            rows = database.execute(
+                "SELECT status, count(*) FROM servicelog_package WHERE direction = 'in' GROUP BY status"
+            ).fetchall()
+            counts = dict(rows)
+            if counts.get("processed", 0) + counts.get("rejected", 0) >= 40:
+                break
+            time.sleep(0.5)
+        assert counts.get("processed", 0) >= 30 and counts.get("rejected", 0) >= 1, counts
+        answers = database.execute("SELECT count(*) FROM servicelog_package WHERE package_type = 'ANSWER'")
+        assert answers.fetchone()[0] >= 40
+    finally:
+        database.close()
         _stop(proc)

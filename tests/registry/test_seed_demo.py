@@ -59,9 +59,12 @@ def overlapping(policies: list[Policy]) -> bool:
 
 
 def test_persons_option_and_russian_summary(seeded):
-    assert Person.objects.count() == PERSONS
+    twins = Person.objects.filter(fund_person_id__gte=8_900_001, fund_person_id__lte=8_900_004).count()
+    assert twins >= 1  # a few persons registered twice, for the fund's DOUBLES (C7)
+    assert Person.objects.count() == PERSONS + twins
     assert "Демонстрационные данные загружены" in seeded
     assert f"людей: {PERSONS}" in seeded
+    assert f"повторно заведённых людей: {twins}" in seeded
     assert "пароль у всех: demo" in seeded
     for username in demo.DEMO_USERNAMES:
         assert username in seeded

@@ -3,15 +3,18 @@ the sweep …) and the consumer thread; with no TFOMS_AMQP_URL the fund is the i
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.commands.runserver import Command as RunserverCommand
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from servicelog.inbox import consume_forever
@@ -44,6 +47,36 @@ def _consume() -> None:
             time.sleep(5)
 
 
+def _fund_changes() -> None:
+    """The built-in fund's own packages (POLIS, CHECKPERS, PERSCHANGE, DOUBLES, IDLEPERSONS) from its
+    register: a first batch soon after start, then a few at every interval, into the queue the
+    consumer thread reads (C6, C7)."""
+    from registry.models import Mo
+    from tfoms_portal import messaging
+
+    stream = import_string(settings.TFOMS_DEMO_FUND_CHANGES)
+    register_path = Path(settings.STORAGE_ROOT) / "emulator" / "register.json"
+    time.sleep(settings.TFOMS_DEMO_CHANGES_FIRST_SECONDS)
+    batch = 0
+    while True:
+        try:
+            register = json.loads(register_path.read_text(encoding="utf-8"))
+            codes = list(Mo.objects.filter(is_active=True).values_list("code", flat=True))
+            count = settings.TFOMS_DEMO_CHANGES_FIRST if batch == 0 else settings.TFOMS_DEMO_CHANGES_EACH
+            backend = messaging.get_backend()
+            assert isinstance(backend, messaging.LocmemBackend)  # started only without TFOMS_AMQP_URL
+            for change in stream(register, count, seed=batch, today=timezone.localdate(), mo_codes=codes):
+                backend.deliver(
+                    messaging.queue_name(messaging.TO_MIS),
+                    change.body,
+                    {"type": change.package_type, "message_id": str(uuid.uuid4()).upper()},
+                )
+        except Exception:
+            logger.exception("the demo fund could not push its changes")
+        batch += 1
+        time.sleep(settings.TFOMS_DEMO_CHANGES_EVERY_SECONDS)
+
+
 class Command(RunserverCommand):
     help = "Портал на встроенном сервере с планировщиком задач в том же процессе (демо)."
 
@@ -54,4 +87,5 @@ class Command(RunserverCommand):
             threading.Thread(target=_consume, name="demo-consumer", daemon=True).start()
             if not settings.TFOMS_AMQP_URL:  # the built-in fund also answers identification files
                 threading.Thread(target=_answer_identification, name="demo-fund-files", daemon=True).start()
+                threading.Thread(target=_fund_changes, name="demo-fund-changes", daemon=True).start()
         super().inner_run(*args, **options)
