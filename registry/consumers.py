@@ -11,9 +11,9 @@ from lxml import etree
 
 from servicelog.inbox import InboundRejected
 from servicelog.models import LogEntry, Package
-from servicelog.registry import InboundType, register_inbound_type
+from servicelog.registry import InboundOutcome, InboundType, register_inbound_type
 
-from . import fund_changes, fund_formats
+from . import fund_changes, fund_formats, fund_polis
 from .fund_formats import FundDataRefused
 
 SERVICE = "tfoms_auto"  # "Сервис автоматизированного взаимодействия с ТФОМС" (manual §4.4.5.5.1)
@@ -26,15 +26,21 @@ TITLES = {
 }
 
 
-def _about(package: Package, result: fund_changes.FundResult) -> dict[str, Any] | None:
+def _about_fields(package: Package, result: fund_changes.FundResult) -> None:
     """The package belongs to its person's МО (none: the ЦОД admin's only) and is found by their keys."""
     person = result.person
     if person is not None:
-        package.mo = fund_changes.home_mo(person, timezone.localdate())
+        package.mo = result.mo if result.mo_known else fund_changes.home_mo(person, timezone.localdate())
         package.object_id = str(person.pk)
         package.fio = person.full_name[:200]
         package.snils = person.snils
         package.enp = result.enp
+
+
+def _about(package: Package, result: fund_changes.FundResult) -> dict[str, Any] | None:
+    """One message's package (saved already): its МО and keys, its log lines, our ANSWER's extra."""
+    if result.person is not None:
+        _about_fields(package, result)
         package.save(update_fields=["mo", "object_id", "fio", "snils", "enp"])
         if package.mo is not None:  # the lines written before the МО was known are that МО's too
             LogEntry.objects.filter(package=package, mo__isnull=True).update(mo=package.mo)
@@ -42,6 +48,27 @@ def _about(package: Package, result: fund_changes.FundResult) -> dict[str, Any] 
         LogEntry(run_id=package.run_id, package=package, mo=package.mo, message=note) for note in result.notes
     )
     return result.answer
+
+
+def _polis_batch(items: list[tuple[Package, etree._Element]]) -> list[InboundOutcome]:
+    """The consumer's batch of POLIS (servicelog/inbox_batch.py): the same rules, fewer statements."""
+    today = timezone.localdate()
+    parsed: list[fund_polis.Item[int]] = []
+    for index, (_, root) in enumerate(items):
+        try:
+            parsed.append(fund_polis.Item(index, fund_formats.polis_parse(root, today)))
+        except FundDataRefused as exc:
+            parsed.append(fund_polis.Item(index, None, str(exc)))
+    results = fund_polis.polis_batch(parsed, today)
+    outcomes = []
+    for index, (package, _) in enumerate(items):
+        result = results[index]
+        if isinstance(result, FundDataRefused):
+            outcomes.append(InboundOutcome(errors=[str(result)]))
+            continue
+        _about_fields(package, result)
+        outcomes.append(InboundOutcome(notes=result.notes, answer=result.answer))
+    return outcomes
 
 
 def _handler(
@@ -59,7 +86,7 @@ def _handler(
 
 def _polis(root: etree._Element) -> fund_changes.FundResult:
     today = timezone.localdate()
-    return fund_changes.polis_apply(polis=fund_formats.polis_parse(root, today), today=today)
+    return fund_polis.polis_apply(polis=fund_formats.polis_parse(root, today), today=today)
 
 
 def _checkpers(root: etree._Element) -> fund_changes.FundResult:
@@ -91,5 +118,15 @@ def register() -> None:
         "DOUBLES": _doubles_handler,
         "IDLEPERSONS": _handler(_idlepersons),
     }
+    batches = {"POLIS": _polis_batch}
     for code, handler in handlers.items():
-        register_inbound_type(InboundType(code, SERVICE, fund_formats.XSD[code], handler, title=TITLES[code]))
+        register_inbound_type(
+            InboundType(
+                code,
+                SERVICE,
+                fund_formats.XSD[code],
+                handler,
+                title=TITLES[code],
+                batch_handler=batches.get(code),
+            )
+        )

@@ -13,6 +13,7 @@ import logging
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from lxml import etree
@@ -93,7 +94,7 @@ def storable(text: str) -> str:
     return text.replace("\x00", "\\x00")
 
 
-def _storable_message(message: messaging.InMessage) -> messaging.InMessage:
+def storable_message(message: messaging.InMessage) -> messaging.InMessage:
     if "\x00" not in message.queue + message.message_id + message.type:
         return message
     return dataclasses.replace(
@@ -106,7 +107,7 @@ def _storable_message(message: messaging.InMessage) -> messaging.InMessage:
 
 def inbound_handle(message: messaging.InMessage) -> None:
     """Apply one inbound message, once. Called by the consumer, which acks after this returns."""
-    message = _storable_message(message)
+    message = storable_message(message)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -286,24 +287,32 @@ def _payload_of(root: etree._Element) -> dict[str, Any]:
     return payload
 
 
-def _inbound_package(
+def inbound_package_new(
     message: messaging.InMessage,
     root: etree._Element | None,
     package_type: str,
     mo: Mo | None = None,
     service: str | None = None,
+    *,
+    taken: bool | None = None,
+    run: ServiceRun | None = None,
 ) -> Package:
+    """The fund's message as a package, not saved yet. `taken`: whether a package already has the
+    message's id as its GUID (None: look it up); then it gets a GUID of its own. `run`: the standing
+    run it belongs to, when the caller has it."""
     try:
         package_uuid = uuid.UUID(message.message_id)
     except ValueError:
         package_uuid = uuid.uuid4()
-    if Package.objects.filter(uuid=package_uuid).exists():
+    if taken is None:
+        taken = Package.objects.filter(uuid=package_uuid).exists()
+    if taken:
         package_uuid = uuid.uuid4()
     inbound = get_inbound_type(package_type)
     operation = root.findtext("HEADER/OPERATIONTYPE") if root is not None else None
     payload = _payload_of(root) if root is not None else {}
-    run = receiving_run(service or (inbound.service if inbound else DEFAULT_SERVICE))
-    package = Package(
+    run = run or receiving_run(service or (inbound.service if inbound else DEFAULT_SERVICE))
+    return Package(
         uuid=package_uuid,
         service=run.service,
         run=run,
@@ -316,8 +325,42 @@ def _inbound_package(
         content_hash=content_hash(package_type, message.message_id, payload),
         object_id=message.message_id[:64],
     )
+
+
+def _inbound_package(
+    message: messaging.InMessage,
+    root: etree._Element | None,
+    package_type: str,
+    mo: Mo | None = None,
+    service: str | None = None,
+) -> Package:
+    package = inbound_package_new(message, root, package_type, mo, service)
     package_set_status(package, S.RECEIVED)
     return package
+
+
+def answer_payload(
+    message: messaging.InMessage,
+    package: Package,
+    errors: list[tuple[int, str]],
+    extra: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Our ANSWER to one of the fund's messages (formats §2.4)."""
+    return {
+        "QUEUE_NAME": message.queue,
+        "TYPE": package.package_type,
+        "MESSAGE_ID": message.message_id,
+        "RESULT": "ERROR" if errors else "OK",
+        "ERRORS": [[code, text] for code, text in errors],
+        **(extra or {}),
+    }
+
+
+def answer_reply(payload: dict[str, Any], answer: Package | None) -> dict[str, Any]:
+    """What the fund's package keeps as its reply: the ANSWER we sent (§4.6.3 "Ответ")."""
+    reply = {key: value for key, value in payload.items() if key not in ("QUEUE_NAME", "TYPE", "MESSAGE_ID")}
+    reply["ERRORS"] = [{"RESULT_CODE": code, "RESULT_NAME": text} for code, text in payload["ERRORS"]]
+    return {**reply, "sent": True, "message_id": answer.message_id if answer is not None else ""}
 
 
 def _answer_fund(
@@ -329,28 +372,16 @@ def _answer_fund(
     """Our ANSWER goes through the outbox, in this same transaction: it cannot be lost. The fund's
     package keeps what we answered as its reply (§4.6.3 "Ответ": on import, the one sent)."""
     assert package.run is not None
+    payload = answer_payload(message, package, errors, extra)
     answer = package_form(
         run=package.run,
         package_type="ANSWER",
         operation=Operation.ANSWER,
         object_id=str(package.uuid),
-        payload={
-            "QUEUE_NAME": message.queue,
-            "TYPE": package.package_type,
-            "MESSAGE_ID": message.message_id,
-            "RESULT": "ERROR" if errors else "OK",
-            "ERRORS": [[code, text] for code, text in errors],
-            **(extra or {}),
-        },
+        payload=payload,
         mo=package.mo,
     )
-    package.reply = {
-        "RESULT": "ERROR" if errors else "OK",
-        "ERRORS": [{"RESULT_CODE": code, "RESULT_NAME": text} for code, text in errors],
-        **(extra or {}),
-        "sent": True,
-        "message_id": answer.message_id if answer is not None else "",
-    }
+    package.reply = answer_reply(payload, answer)
     package.save(update_fields=["reply"])
 
 
@@ -420,11 +451,18 @@ def consume_forever(*, should_stop: Any) -> None:
         *(messaging.queue_name(queue) for queue in iszl_reply_queues()),
         messaging.queue_name(messaging.TO_MIS),
     ]
-    messaging.get_backend().consume(queues, _handle_with_fresh_connection, should_stop=should_stop)
+    messaging.get_backend().consume_batches(
+        queues,
+        _handle_with_fresh_connection,
+        should_stop=should_stop,
+        max_batch=settings.TFOMS_CONSUMER_BATCH,
+    )
 
 
-def _handle_with_fresh_connection(message: messaging.InMessage) -> None:
+def _handle_with_fresh_connection(messages: list[messaging.InMessage]) -> None:
     from django.db import close_old_connections
 
+    from .inbox_batch import inbound_batch
+
     close_old_connections()  # a long-lived process survives database restarts
-    inbound_handle(message)
+    inbound_batch(messages)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,15 +63,33 @@ class PackageType:
 InboundHandler = Callable[["Package", etree._Element], dict[str, Any] | None]
 
 
+@dataclass
+class InboundOutcome:
+    """What a batch handler says of one package: `errors` refuse it (our ANSWER ERROR with `code`),
+    `notes` go to its log, `answer` is what our ANSWER adds to its BODY."""
+
+    errors: list[str] = field(default_factory=list)
+    code: int = 904
+    notes: list[str] = field(default_factory=list)
+    answer: dict[str, Any] | None = None
+
+
+# batch_handler([(package, root), …]) -> one outcome each, in order. The packages are not saved yet;
+# the handler may set their МО and person keys. It runs in the consumer's transaction of the batch.
+InboundBatchHandler = Callable[[list[tuple["Package", etree._Element]]], list[InboundOutcome]]
+
+
 @dataclass(frozen=True)
 class InboundType:
-    """A kind of package the fund sends us: its XSD, the service it belongs to and its handler."""
+    """A kind of package the fund sends us: its XSD, the service it belongs to and its handler; a
+    `batch_handler`, when it has one, takes many of its messages at once (the consumer's batch)."""
 
     code: str
     service: str
     xsd: Path | None
     handler: InboundHandler
     title: str = ""
+    batch_handler: InboundBatchHandler | None = None
 
 
 _iszl_reply_queues: dict[str, str] = {}  # logical queue (tfoms_portal.messaging) → its service
