@@ -82,17 +82,20 @@ def changes_stream(
     seed: int = 0,
     today: dt.date | None = None,
     mo_codes: Sequence[str] = (),
+    first_new_id: int = 0,
 ) -> list[Change]:
     """`count` packages of the fund about the register's persons (the decoded JSON), the same for the
     same seed, day and МО codes. Kinds are mixed by WEIGHTS, every kind at least once from
     EVERY_KIND_FROM packages on; a kind no register person fits becomes a new person. `mo_codes`:
-    6-digit МО codes a new policy may name in ATTACH (none: no ATTACH)."""
+    6-digit МО codes a new policy may name in ATTACH (none: no ATTACH). New ids start above the
+    register's and above `first_new_id` (several streams from one register keep their new persons apart)."""
     if count < 0:
         raise ValueError("count must not be negative")
     bad = [code for code in mo_codes if not re.fullmatch(r"\d{6}", code)]
     if bad:
         raise ValueError(f"МО codes must be 6 digits: {', '.join(bad)}")
     stream = _Stream(_Book(register), random.Random(seed), today or dt.date.today(), list(mo_codes))
+    stream.next_id = max(stream.next_id, first_new_id)
     schedule = [kind for kind, quota in _quotas(count).items() for _ in range(quota)]
     stream.rng.shuffle(schedule)
     return [stream.make(kind) for kind in schedule]

@@ -65,7 +65,15 @@ def _fund_changes() -> None:
             count = settings.TFOMS_DEMO_CHANGES_FIRST if batch == 0 else settings.TFOMS_DEMO_CHANGES_EACH
             backend = messaging.get_backend()
             assert isinstance(backend, messaging.LocmemBackend)  # started only without TFOMS_AMQP_URL
-            for change in stream(register, count, seed=batch, today=timezone.localdate(), mo_codes=codes):
+            changes = stream(
+                register,
+                count,
+                seed=batch,
+                today=timezone.localdate(),
+                mo_codes=codes,
+                first_new_id=20_000_000 + 100_000 * batch,  # each batch's new persons are new
+            )
+            for change in changes:
                 backend.deliver(
                     messaging.queue_name(messaging.TO_MIS),
                     change.body,
