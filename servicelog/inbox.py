@@ -45,17 +45,18 @@ S = PackageStatus
 logger = logging.getLogger(__name__)
 DEFAULT_SERVICE = "tfoms_auto"
 # F012-style codes of our ANSWER ERROR (formats §8.6)
-CODE_INVALID = 901
+CODE_INVALID = 0  # a message that is not XML or fails its XSD: RESULT_CODE 0 (formats §2.4)
 CODE_WRONG_VALUE = 904
 
 
 class InboundRejected(Exception):
     """A domain handler refuses the fund's package; each error becomes an ERROR_RESULT."""
 
-    def __init__(self, errors: list[str], code: int = CODE_WRONG_VALUE) -> None:
+    def __init__(self, errors: list[str], code: int = CODE_WRONG_VALUE, mo: Mo | None = None) -> None:
         super().__init__("; ".join(errors))
         self.errors = errors
         self.code = code
+        self.mo = mo  # the МО of the person the refused package is about, when known
 
 
 HEARTBEAT_EVERY = dt.timedelta(seconds=30)
@@ -360,7 +361,8 @@ def answer_reply(payload: dict[str, Any], answer: Package | None) -> dict[str, A
     """What the fund's package keeps as its reply: the ANSWER we sent (§4.6.3 "Ответ")."""
     reply = {key: value for key, value in payload.items() if key not in ("QUEUE_NAME", "TYPE", "MESSAGE_ID")}
     reply["ERRORS"] = [{"RESULT_CODE": code, "RESULT_NAME": text} for code, text in payload["ERRORS"]]
-    return {**reply, "sent": True, "message_id": answer.message_id if answer is not None else ""}
+    sent = answer is not None and answer.status != S.FORM_ERROR  # an ANSWER its XSD refused never goes
+    return {**reply, "sent": sent, "message_id": answer.message_id if answer is not None else ""}
 
 
 def _answer_fund(
@@ -429,6 +431,10 @@ def _package_apply(message: messaging.InMessage, root: etree._Element, inbox: In
             extra = inbound.handler(package, root)
     except InboundRejected as exc:
         package.refresh_from_db(fields=["mo", "object_id", "fio", "snils", "enp"])  # rolled back with it
+        if exc.mo is not None:  # a refusal about a known patient is their МО's to see too
+            package.mo = exc.mo
+            package.save(update_fields=["mo"])
+            LogEntry.objects.filter(package=package, mo__isnull=True).update(mo=exc.mo)
         _reject(message, package, exc.errors, exc.code)
         return
     except (OperationalError, InterfaceError):
@@ -436,8 +442,16 @@ def _package_apply(message: messaging.InMessage, root: etree._Element, inbox: In
     except Exception as exc:
         # A handler bug or any other database error (a value a column refuses, a broken constraint)
         # is this message's: its savepoint is rolled back and it is rejected, never requeued (G7).
+        # Its text may quote the message's values (any МО's patient): the server log has it, the
+        # journal and the fund get its kind only.
         logger.exception("handler of %s failed", package_type)
-        _reject(message, package, [f"Внутренняя ошибка обработки: {type(exc).__name__}: {exc}"], 999)
+        package.refresh_from_db(fields=["mo", "object_id", "fio", "snils", "enp"])
+        _reject(
+            message,
+            package,
+            [f"Внутренняя ошибка обработки ({type(exc).__name__}), подробности в журнале сервера"],
+            999,
+        )
         return
     package_set_status(package, S.PROCESSED)
     _answer_fund(message, package, [], extra)

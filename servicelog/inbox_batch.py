@@ -139,6 +139,12 @@ def _store(items: list[_Item]) -> None:
         lines += [
             LogEntry(at=now, run_id=run_id, package=package, mo_id=mo_id, message=n) for n in outcome.notes
         ]
+        lines += [
+            LogEntry(
+                at=now, run_id=run_id, package=package, mo_id=mo_id, level=LogEntry.Level.WARNING, message=w
+            )
+            for w in outcome.warnings
+        ]
         level = LOG_LEVELS.get(package.status, LogEntry.Level.INFO)
         lines.append(
             LogEntry(at=now, run_id=run_id, package=package, mo_id=mo_id, level=level, message=package.result)

@@ -71,6 +71,7 @@ class InboundOutcome:
     errors: list[str] = field(default_factory=list)
     code: int = 904
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # logged as warnings: what was not done, and why
     answer: dict[str, Any] | None = None
 
 

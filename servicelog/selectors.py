@@ -98,11 +98,13 @@ def package_get(*, workplace: Workplace | None, package_id: int) -> Package:
     )
 
 
-def answer_of(package: Package) -> Package | None:
-    """Our ANSWER to one of the fund's packages (it has the same МО, so the same viewers)."""
+def answer_of(package: Package, workplace: Workplace | None) -> Package | None:
+    """Our ANSWER to one of the fund's packages, as the viewer may see it."""
     if package.direction != "in":
         return None
-    return Package.objects.filter(package_type="ANSWER", object_id=str(package.uuid)).first()
+    return scope(
+        Package.objects.filter(package_type="ANSWER", object_id=str(package.uuid)), workplace
+    ).first()
 
 
 @dataclass(frozen=True)

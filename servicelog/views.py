@@ -160,7 +160,7 @@ def package_view(request: WorkplaceRequest, package_id: int) -> HttpResponse:
     audit_record(action=AuditAction.PACKAGE_DATA_VIEWED, request=request, obj=package)
     context = {
         "package": package,
-        "answer": answer_of(package),
+        "answer": answer_of(package, request.workplace),
         "overdue": overdue_hours(package),
         "log": package.log.order_by("at", "id"),
         "attempts": package.attempts.order_by("at", "id"),
