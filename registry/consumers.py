@@ -3,6 +3,7 @@ call one service of fund_changes, say in the journal what it did (DESIGN §2 "co
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from servicelog.registry import InboundOutcome, InboundType, register_inbound_ty
 
 from . import fund_changes, fund_formats, fund_polis
 from .fund_formats import FundDataRefused
+from .models import Mo, Person
 
 SERVICE = "tfoms_auto"  # "Сервис автоматизированного взаимодействия с ТФОМС" (manual §4.4.5.5.1)
 TITLES = {
@@ -26,15 +28,37 @@ TITLES = {
 }
 
 
+def _mo_of(persons: list[Person], today: dt.date) -> tuple[bool, Mo | None]:
+    """(one МО, it): a package naming persons of several МО is the ЦОД admin's only."""
+    mos = {fund_changes.home_mo(person, today) for person in persons}
+    return len(mos) == 1, next(iter(mos)) if len(mos) == 1 else None
+
+
 def _about_fields(package: Package, result: fund_changes.FundResult) -> None:
-    """The package belongs to its person's МО (none: the ЦОД admin's only) and is found by their keys."""
+    """The package belongs to its person's МО (none: the ЦОД admin's only; so too when its lines name
+    persons of several МО) and is found by the person's keys."""
     person = result.person
-    if person is not None:
-        package.mo = result.mo if result.mo_known else fund_changes.home_mo(person, timezone.localdate())
-        package.object_id = str(person.pk)
-        package.fio = person.full_name[:200]
-        package.snils = person.snils
-        package.enp = result.enp
+    if person is None:
+        return
+    today = timezone.localdate()
+    package.mo = result.mo if result.mo_known else fund_changes.home_mo(person, today)
+    others = [p for p in result.involved if p.pk != person.pk]
+    if others and (not _mo_of([person, *others], today)[0]):
+        package.mo = None
+    package.object_id = str(person.pk)
+    package.fio = person.full_name[:200]
+    package.snils = person.snils
+    package.enp = result.enp
+
+
+def _lines(package: Package, result: fund_changes.FundResult) -> list[LogEntry]:
+    lines = [LogEntry(run_id=package.run_id, package=package, mo=package.mo, message=n) for n in result.notes]
+    return lines + [
+        LogEntry(
+            run_id=package.run_id, package=package, mo=package.mo, level=LogEntry.Level.WARNING, message=w
+        )
+        for w in result.warnings
+    ]
 
 
 def _about(package: Package, result: fund_changes.FundResult) -> dict[str, Any] | None:
@@ -44,10 +68,13 @@ def _about(package: Package, result: fund_changes.FundResult) -> dict[str, Any] 
         package.save(update_fields=["mo", "object_id", "fio", "snils", "enp"])
         if package.mo is not None:  # the lines written before the МО was known are that МО's too
             LogEntry.objects.filter(package=package, mo__isnull=True).update(mo=package.mo)
-    LogEntry.objects.bulk_create(
-        LogEntry(run_id=package.run_id, package=package, mo=package.mo, message=note) for note in result.notes
-    )
+    LogEntry.objects.bulk_create(_lines(package, result))
     return result.answer
+
+
+def _refused_mo(exc: FundDataRefused) -> Mo | None:
+    """A refusal about a person known here is their МО's to see too."""
+    return fund_changes.home_mo(exc.person, timezone.localdate()) if exc.person is not None else None
 
 
 def _polis_batch(items: list[tuple[Package, etree._Element]]) -> list[InboundOutcome]:
@@ -64,49 +91,48 @@ def _polis_batch(items: list[tuple[Package, etree._Element]]) -> list[InboundOut
     for index, (package, _) in enumerate(items):
         result = results[index]
         if isinstance(result, FundDataRefused):
+            package.mo = _refused_mo(result)
             outcomes.append(InboundOutcome(errors=[str(result)]))
             continue
         _about_fields(package, result)
-        outcomes.append(InboundOutcome(notes=result.notes, answer=result.answer))
+        outcomes.append(InboundOutcome(notes=result.notes, warnings=result.warnings, answer=result.answer))
     return outcomes
 
 
 def _handler(
-    apply: Callable[[etree._Element], fund_changes.FundResult],
+    apply: Callable[[Package, etree._Element], fund_changes.FundResult],
 ) -> Callable[[Package, etree._Element], dict[str, Any] | None]:
     def handle(package: Package, root: etree._Element) -> dict[str, Any] | None:
         try:
-            result = apply(root)
+            result = apply(package, root)
         except FundDataRefused as exc:
-            raise InboundRejected([str(exc)]) from exc
+            raise InboundRejected([str(exc)], mo=_refused_mo(exc)) from exc
         return _about(package, result)
 
     return handle
 
 
-def _polis(root: etree._Element) -> fund_changes.FundResult:
+def _polis(package: Package, root: etree._Element) -> fund_changes.FundResult:
     today = timezone.localdate()
     return fund_polis.polis_apply(polis=fund_formats.polis_parse(root, today), today=today)
 
 
-def _checkpers(root: etree._Element) -> fund_changes.FundResult:
+def _checkpers(package: Package, root: etree._Element) -> fund_changes.FundResult:
     return fund_changes.checkpers_answer(bdzid=fund_formats.body_bdzid(root))
 
 
-def _perschange(root: etree._Element) -> fund_changes.FundResult:
+def _perschange(package: Package, root: etree._Element) -> fund_changes.FundResult:
     return fund_changes.perschange_apply(bdzid=fund_formats.body_bdzid(root), today=timezone.localdate())
 
 
-def _idlepersons(root: etree._Element) -> fund_changes.FundResult:
+def _idlepersons(package: Package, root: etree._Element) -> fund_changes.FundResult:
     idle = fund_formats.idlepersons_parse(root)
     return fund_changes.idlepersons_apply(idle=idle, today=timezone.localdate())
 
 
-def _doubles_handler(package: Package, root: etree._Element) -> dict[str, Any] | None:
+def _doubles(package: Package, root: etree._Element) -> fund_changes.FundResult:
     kept, merged = fund_formats.doubles_parse(root)
-    return _about(
-        package, fund_changes.doubles_apply(kept_id=kept, merged_id=merged, package_uuid=package.uuid)
-    )
+    return fund_changes.doubles_apply(kept_id=kept, merged_id=merged, package_uuid=package.uuid)
 
 
 def register() -> None:
@@ -115,7 +141,7 @@ def register() -> None:
         "POLIS": _handler(_polis),
         "CHECKPERS": _handler(_checkpers),
         "PERSCHANGE": _handler(_perschange),
-        "DOUBLES": _doubles_handler,
+        "DOUBLES": _handler(_doubles),
         "IDLEPERSONS": _handler(_idlepersons),
     }
     batches = {"POLIS": _polis_batch}

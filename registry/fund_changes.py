@@ -7,16 +7,15 @@ refusal (FundDataRefused) leaves the person, document, policy and attachment as 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
-from .fund_formats import (
-    FundDataRefused,
-    IdlePerson,
-    checkpers_person,
-)
+from .fund_formats import FundDataRefused, IdlePerson, checkpers_person, same_name
 from .models import Attachment, FundMerge, Mo, Person, Policy, TreatmentCase
 from .services import person_identification_request
 
@@ -34,6 +33,8 @@ class FundResult:
     enp: str = ""
     mo: Mo | None = None  # the person's МО, when `mo_known` (the rules read it already)
     mo_known: bool = False
+    warnings: list[str] = field(default_factory=list)  # what the fund said and we did not do, and why
+    involved: list[Person] = field(default_factory=list)  # every person the lines name
 
 
 def soc_status_by_age(birth_date: dt.date, sex: int, today: dt.date) -> str:
@@ -60,13 +61,40 @@ def home_mo(person: Person, today: dt.date) -> Mo | None:
     return case.mo if case is not None else None
 
 
-def requery(persons: list[Person], today: dt.date) -> None:
-    """The fund's id is no longer trusted: cleared, and the person queued for identification (until
-    the online PERS query exists, the batch identification of their МО sends it)."""
+def requery(persons: list[Person], today: dt.date, *, clear_id: bool = True) -> list[str]:
+    """The fund's id is no longer trusted (`clear_id`) or the fund's data changed: the person queued
+    for identification — until the online PERS query exists, the batch identification of their МО
+    sends it. Returns warnings for persons of no МО, whom no batch identification asks about."""
+    warnings = []
     for person in persons:
-        person.fund_person_id = None
-        person.save(update_fields=["fund_person_id", "updated_at"])
-        person_identification_request(person=person, reason=REQUERY, mo=home_mo(person, today))
+        if clear_id:
+            person.fund_person_id = None
+            person.save(update_fields=["fund_person_id", "updated_at"])
+        mo = home_mo(person, today)
+        person_identification_request(person=person, reason=REQUERY, mo=mo)
+        if mo is None:
+            warnings.append(
+                f"{person.full_name} не прикреплён(а) и не лечился(-ась) ни в одной МО: пакетная "
+                f"идентификация МО его (её) не запросит — нужна проверка администратором ЦОД."
+            )
+    return warnings
+
+
+def advisory_locks(keys: list[str]) -> None:
+    """Consumers working the same person wait for each other (PostgreSQL advisory locks until
+    commit, taken in one order, so no deadlock); SQLite serialises writers anyway."""
+    if connection.vendor != "postgresql" or not keys:
+        return
+    numbers = sorted(
+        {int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True) for key in keys}
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [numbers])
+
+
+def lock_fund_ids(ids: list[int]) -> None:
+    """The fund's ids of a message (or of a batch) locked before anything is read about them."""
+    advisory_locks([f"bdzid:{i}" for i in ids])
 
 
 def names(persons: list[Person]) -> str:
@@ -81,17 +109,20 @@ def _holders(bdzid: int) -> list[Person]:
 
 
 def checkpers_answer(*, bdzid: int) -> FundResult:
-    """CHECKPERS: the person and their policies as we hold them, for our ANSWER."""
+    """CHECKPERS: the person and their policies as we hold them, for our ANSWER; what answer.xsd
+    cannot carry (a policy without a number, a document number over 10 characters) is left out and
+    said as a warning."""
     holders = _holders(bdzid)
     if len(holders) > 1:
-        raise FundDataRefused(f"BDZID={bdzid} у нескольких человек: {names(holders)}")
+        raise FundDataRefused(f"BDZID={bdzid} у нескольких человек ({len(holders)})", holders[0])
     person = holders[0]
     policies = list(Policy.objects.filter(person=person).order_by("valid_from", "pk"))
-    document = person.latest_document()
+    answer, left_out = checkpers_person(person, person.latest_document(), policies)
     return FundResult(
         person=person,
         notes=["Отправлены данные человека и полисов"],
-        answer={"PERSON": checkpers_person(person, document, policies)},
+        warnings=[f"В ответ не вошло: {what}" for what in left_out],
+        answer={"PERSON": answer},
         enp=next((p.enp for p in reversed(policies) if p.enp), ""),
     )
 
@@ -99,25 +130,31 @@ def checkpers_answer(*, bdzid: int) -> FundResult:
 def perschange_apply(*, bdzid: int, today: dt.date) -> FundResult:
     """PERSCHANGE: personal data changed in the register (R001 П040); the person is re-queried and
     marked until the identification answer comes."""
+    lock_fund_ids([bdzid])
     holders = _holders(bdzid)
     now = timezone.now()
     for person in holders:
         person.fund_changed_at = now
         person.save(update_fields=["fund_changed_at", "updated_at"])
-        person_identification_request(person=person, reason=REQUERY, mo=home_mo(person, today))
+    warnings = requery(holders, today, clear_id=False)
     return FundResult(
         person=holders[0],
+        involved=holders,
         notes=[f"Данные изменены в РС ЕРЗ: {names(holders)} поставлен(ы) на повторную идентификацию"],
+        warnings=warnings,
     )
 
 
-def doubles_apply(*, kept_id: int, merged_id: int, package_uuid: Any) -> FundResult:
+def doubles_apply(*, kept_id: int, merged_id: int, package_uuid: uuid.UUID) -> FundResult:
     """DOUBLES: the fund merged BDZDID into BDZID. A person holding BDZDID gets BDZID; when persons
     here hold both, they are listed as possible duplicates (no automatic merge of records)."""
+    if kept_id == merged_id:
+        raise FundDataRefused(f"BDZID и BDZDID совпадают ({kept_id}): объединять нечего")
+    lock_fund_ids([kept_id, merged_id])
     kept = list(Person.objects.select_for_update().filter(fund_person_id=kept_id).order_by("pk"))
     merged = list(Person.objects.select_for_update().filter(fund_person_id=merged_id).order_by("pk"))
     holders = merged or kept
-    result = FundResult(person=holders[0] if holders else None)
+    result = FundResult(person=holders[0] if holders else None, involved=kept + merged)
     if kept and merged:
         for duplicate in merged:
             FundMerge.objects.create(
@@ -160,14 +197,23 @@ def doubles_apply(*, kept_id: int, merged_id: int, package_uuid: Any) -> FundRes
 
 
 def idlepersons_apply(*, idle: IdlePerson, today: dt.date) -> FundResult:
-    """IDLEPERSONS: the social status by the tax service's sign (README "Decisions"): not working →
-    by age (1, 3, 5, 6 of soc_status_by_age), working → 2."""
+    """IDLEPERSONS: the social status by the tax service's sign (README "Decisions"): a minor, or
+    nobody's work known (PR_FNI = 1) → by age (1, 3, 5, 6 of soc_status_by_age), else 2 (works).
+    The person must be the fund's: surname and birth date as ours."""
+    lock_fund_ids([idle.bdzid])
     holders = _holders(idle.bdzid)
+    for person in holders:
+        if person.birth_date != idle.birth_date or not same_name(person.last_name, idle.last_name):
+            raise FundDataRefused(
+                f"Данные ТФОМС (фамилия, дата рождения) не совпадают с данными человека с BDZID={idle.bdzid}",
+                person,
+            )
     notes = []
     for person in holders:
-        status = soc_status_by_age(person.birth_date, person.sex, today) if idle.not_working else "2"
+        by_age = soc_status_by_age(person.birth_date, person.sex, today)
+        status = by_age if idle.not_working or by_age in ("1", "3") else "2"
         if person.soc_status != status:
             notes.append(f"{person.full_name}: социальный статус {person.soc_status or '—'} → {status}")
             person.soc_status = status
             person.save(update_fields=["soc_status", "updated_at"])
-    return FundResult(person=holders[0], notes=notes or ["Социальный статус не изменился"])
+    return FundResult(person=holders[0], involved=holders, notes=notes or ["Социальный статус не изменился"])

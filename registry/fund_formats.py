@@ -22,7 +22,12 @@ XSD = {
 
 class FundDataRefused(ValueError):
     """A value of the fund's package that the XSD lets through but the data cannot be (a birth date in
-    the future, a policy ending before it starts); the message is Russian, for the journal."""
+    the future, a policy ending before it starts); the message is Russian, for the journal. `person`:
+    whom it is about when known (the refused package then belongs to their МО)."""
+
+    def __init__(self, message: str, person: Person | None = None) -> None:
+        super().__init__(message)
+        self.person = person
 
 
 def _text(element: etree._Element | None, path: str) -> str:
@@ -32,7 +37,12 @@ def _text(element: etree._Element | None, path: str) -> str:
 
 def _date(value: str) -> dt.date | None:
     """xs:date or xs:dateTime (the day is what a policy needs); "" → None. XSD-valid input only."""
-    return dt.date.fromisoformat(value[:10]) if value else None
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:  # the XSD allows years of five digits and more
+        raise FundDataRefused(f"Дата «{value[:40]}» вне допустимого диапазона") from None
 
 
 def _int(value: str) -> int | None:
@@ -173,10 +183,22 @@ def idlepersons_parse(root: etree._Element) -> IdlePerson:
 
 def checkpers_person(
     person: Person, document: IdentityDocument | None, policies: list[Policy]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[str]]:
     """ANSWER/BODY/PERSON for CHECKPERS: the person and policies as we hold them, in the XSD's order
-    (servicelog/xsd/answer.xsd: DOCSER and DOCNUM at most 10 characters there)."""
-    return {
+    (servicelog/xsd/answer.xsd), and what it cannot carry: a document whose series or number is over
+    10 characters, a policy with neither number nor ЕНП. Nothing is cut short."""
+    left_out = []
+    if document is not None and (len(document.series) > 10 or len(document.number) > 10):
+        left_out.append(f"документ {document.series} № {document.number} (серия и номер — до 10 знаков)")
+        document = None
+    sendable = []
+    for policy in policies:
+        if policy.number or policy.enp:
+            sendable.append(policy)
+        else:
+            left_out.append(f"полис с {policy.valid_from:%d.%m.%Y} без номера и ЕНП")
+    latest = max((p for p in sendable if p.enp), key=lambda p: p.valid_from, default=None)
+    answer = {
         "PERSON_ID": person.pk,
         "BDZ_ID": person.fund_person_id,
         "FAM": person.last_name[:40],
@@ -185,10 +207,10 @@ def checkpers_person(
         "DR": person.birth_date.isoformat(),
         "W": person.sex if person.sex in Sex.values else "",
         "DOCTYPE": document.doc_type if document else "",
-        "DOCSER": document.series[:10] if document else "",
-        "DOCNUM": document.number[:10] if document else "",
+        "DOCSER": document.series if document else "",
+        "DOCNUM": document.number if document else "",
         "SNILS": person.snils,
-        "ENP": next((p.enp for p in policies if p.enp), ""),
+        "ENP": latest.enp if latest is not None else "",
         "POLIS_DATA": [
             {
                 "POLISTYPE": policy.policy_type,
@@ -197,6 +219,7 @@ def checkpers_person(
                 "POLISBEGDT": f"{policy.valid_from.isoformat()}T00:00:00",
                 "POLISENDDT": f"{policy.valid_to.isoformat()}T00:00:00" if policy.valid_to else "",
             }
-            for policy in policies
+            for policy in sendable
         ],
     }
+    return answer, left_out

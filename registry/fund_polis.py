@@ -10,18 +10,17 @@ one-message way inside its own savepoint, after the batch's writes so far are st
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from tfoms_portal.db import bulk_insert, bulk_update_fast
 
 from . import checkdigits
-from .fund_changes import FundResult, names, requery, soc_status_by_age
+from .fund_changes import FundResult, advisory_locks, lock_fund_ids, names, requery, soc_status_by_age
 from .fund_formats import FundDataRefused, FundPerson, FundPolicyData, Polis, compact, same_name
 from .models import Attachment, IdentityDocument, Mo, Person, Policy, Smo, TreatmentCase
 from .services import FORM_BY_TYPE, FundPolicy, PolicyRefused, policy_merge
@@ -199,8 +198,15 @@ def _policy(
     same = _matching(state.policies, data, smo)
     if polis.operation == "Delete":
         if same is None:
-            raise FundDataRefused(f"Закрываемый {_policy_text(data, smo)} у человека не найден")
-        same.valid_to, same.close_cause = data.valid_to or today, data.close_cause
+            raise FundDataRefused(f"Закрываемый {_policy_text(data, smo)} у человека не найден", state.person)
+        end = data.valid_to or today
+        if end < same.valid_from:
+            raise FundDataRefused(
+                f"{_policy_text(data, smo)} не может быть закрыт {end:%d.%m.%Y}: это раньше его начала "
+                f"(в пакете нет POLISENDDT)",
+                state.person,
+            )
+        same.valid_to, same.close_cause = end, data.close_cause
         writes.policy(same)
         return [f"{_policy_text(data, smo)} закрыт {same.valid_to:%d.%m.%Y}"], False
     if same is not None:
@@ -208,7 +214,7 @@ def _policy(
         writes.policy(same)
         return [f"{_policy_text(data, smo)} обновлён"], False
     if data.policy_type not in FORM_BY_TYPE:
-        raise FundDataRefused(f"Неизвестный тип полиса: POLISTYPE={data.policy_type}")
+        raise FundDataRefused(f"Неизвестный тип полиса: POLISTYPE={data.policy_type}", state.person)
     new = FundPolicy(
         smo, data.policy_type, data.series, data.number, data.enp, data.valid_from, data.valid_to
     )
@@ -217,7 +223,7 @@ def _policy(
             person=state.person, existing=state.policies, new=new, source=Policy.Source.FUND
         )
     except PolicyRefused as exc:
-        raise FundDataRefused(str(exc)) from exc
+        raise FundDataRefused(str(exc), state.person) from exc
     changed[-1].close_cause = data.close_cause
     for policy in changed:
         writes.policy(policy)
@@ -239,7 +245,10 @@ def on_known(
 ) -> list[str]:
     """POLIS on a person known here, whose data agree with the fund's: the policy, the conditional
     attachment of a new policy of an unattached person, the empty fields. Notes for the journal."""
-    attach_to = _attach_mo(polis, mos)  # every refusal before any change
+    try:
+        attach_to = _attach_mo(polis, mos)  # every refusal before any change
+    except FundDataRefused as exc:
+        raise FundDataRefused(str(exc), state.person) from None
     notes, added = _policy(state, polis, smo, today, writes)
     if added and attach_to is not None and not any(a.is_active_on(today) for a in state.attachments):
         start = polis.attach_from or today
@@ -276,27 +285,17 @@ def _smo(polis: Polis, smos: dict[str, Smo]) -> Smo:
     return smo
 
 
-def lock_fund_ids(ids: list[int]) -> None:
-    """Consumers working the same fund ids wait for each other (PostgreSQL advisory locks until
-    commit, taken in one order, so no deadlock); SQLite serialises writers anyway."""
-    if connection.vendor != "postgresql" or not ids:
-        return
-    keys = sorted(
-        {int.from_bytes(hashlib.sha256(f"bdzid:{i}".encode()).digest()[:8], "big", signed=True) for i in ids}
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [keys])
-
-
 def _lookup(theirs: FundPerson) -> list[Person]:
-    """Not known by the fund's id: by ФИО + birth date + document, then ФИО + birth date + СНИЛС."""
-    same_person = Person.objects.select_for_update().filter(
-        last_name__iexact=theirs.last_name,
-        first_name__iexact=theirs.first_name,
-        middle_name__iexact=theirs.middle_name,
-        birth_date=theirs.birth_date,
-    )
-    candidates = list(same_person)
+    """Not known by the fund's id: by ФИО + birth date + document, then ФИО + birth date + СНИЛС.
+    Names compare as everywhere here (same_name: trimmed, case and ё aside), so in Python."""
+    born = Person.objects.select_for_update().filter(birth_date=theirs.birth_date).order_by("pk")
+    candidates = [
+        p
+        for p in born
+        if same_name(p.last_name, theirs.last_name)
+        and same_name(p.first_name, theirs.first_name)
+        and same_name(p.middle_name, theirs.middle_name)
+    ]
     documents = defaultdict(list)
     for document in IdentityDocument.objects.filter(person__in=candidates):
         documents[document.person_id].append(document)
@@ -304,6 +303,13 @@ def _lookup(theirs: FundPerson) -> list[Person]:
     if by_document or not theirs.snils:
         return by_document
     return [p for p in candidates if p.snils == theirs.snils]
+
+
+def _lookup_key(theirs: FundPerson) -> str:
+    name = " ".join(
+        part.strip().casefold().replace("ё", "е") for part in (theirs.last_name, theirs.first_name)
+    )
+    return f"person:{name}:{theirs.birth_date.isoformat()}"
 
 
 def polis_apply(*, polis: Polis, today: dt.date) -> FundResult:
@@ -317,38 +323,27 @@ def polis_apply(*, polis: Polis, today: dt.date) -> FundResult:
     result = FundResult(enp=polis.policy.enp)
     holders = list(Person.objects.select_for_update().filter(fund_person_id=polis.bdzid).order_by("pk"))
     if len(holders) > 1:
-        requery(holders, today)
-        result.person = holders[0]
-        result.notes.append(
-            f"BDZID={polis.bdzid} у нескольких человек ({names(holders)}): ИД снят у всех, каждый "
-            f"поставлен на повторную идентификацию; полис не сохранён."
-        )
-        return result
+        return _requeried(result, holders, today, f"BDZID={polis.bdzid} у нескольких человек: ИД снят у всех")
     if holders:
         state = states_load(holders)[holders[0].pk]
         differs = differences(state, polis.person) if polis.person is not None else []
         if differs:
-            requery(holders, today)
-            result.person = holders[0]
-            result.notes.append(
-                f"Данные ТФОМС расходятся с данными человека ({', '.join(differs)}): BDZID снят, "
-                f"человек поставлен на повторную идентификацию; полис не сохранён."
-            )
-            return result
+            why = f"данные ТФОМС расходятся с данными человека ({', '.join(differs)}): BDZID снят"
+            return _requeried(result, holders, today, why)
     else:
         if polis.person is None:
             raise FundDataRefused(
                 f"Человек с BDZID={polis.bdzid} в системе не найден, а данных о нём (PERSON) в пакете нет"
             )
+        advisory_locks([_lookup_key(polis.person)])  # two consumers never create one person twice
         found = _lookup(polis.person)
         if len(found) > 1:
-            requery(found, today)
-            result.person = found[0]
-            result.notes.append(
-                f"По ФИО, дате рождения и документу (СНИЛС) найдено несколько человек ({names(found)}): "
-                f"все поставлены на повторную идентификацию; полис не сохранён."
+            return _requeried(
+                result, found, today, "по ФИО, дате рождения и документу (СНИЛС) найдено несколько"
             )
-            return result
+        if found and found[0].fund_person_id not in (None, polis.bdzid):
+            why = f"найден по данным ТФОМС, но у него другой BDZID={found[0].fund_person_id}"
+            return _requeried(result, found, today, why)
         if found:
             found[0].fund_person_id = polis.bdzid
             state = states_load(found)[found[0].pk]
@@ -362,6 +357,17 @@ def polis_apply(*, polis: Polis, today: dt.date) -> FundResult:
     result.notes.extend(on_known(state, polis, smo, mos, today, writes))
     writes.save()
     result.person, result.mo, result.mo_known = state.person, state.home_mo(today), True
+    return result
+
+
+def _requeried(result: FundResult, persons: list[Person], today: dt.date, why: str) -> FundResult:
+    """The fund's POLIS not applied: its persons re-queried; said as a warning, naming each."""
+    no_mo = requery(persons, today)
+    result.person, result.involved = persons[0], persons
+    result.warnings.append(
+        f"Полис не сохранён: {why}; поставлены на повторную идентификацию: {names(persons)}."
+    )
+    result.warnings.extend(no_mo)
     return result
 
 

@@ -98,7 +98,7 @@ def test_doubles_about_nobody_here_is_recorded_and_answered_ok():
     [(1, dt.date(1985, 3, 15), "5"), (0, dt.date(1985, 3, 15), "2"), (1, dt.date(1950, 3, 15), "6")],
 )
 def test_idlepersons_sets_the_social_status(pr_fni, birth, status):
-    person = PersonFactory(fund_person_id=7001, birth_date=birth, soc_status="")
+    person = PersonFactory(fund_person_id=7001, last_name="Иванов", birth_date=birth, soc_status="")
     assert_processed(receive("IDLEPERSONS", idlepersons_xml(7001, pr_fni=pr_fni, dr=birth)))
     person.refresh_from_db()
     assert person.soc_status == status
