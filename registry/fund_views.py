@@ -10,6 +10,8 @@ from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from servicelog.models import Direction, Package
 
 from .access import WorkplaceRequest, scope, workplace_required
@@ -36,6 +38,12 @@ def fund_merges_view(request: WorkplaceRequest) -> HttpResponse:
     page = Paginator(merges.order_by("-received_at", "-id"), 20).get_page(request.GET.get("page"))
     rows = list(page)
     persons = _persons({pk for row in rows for pk in (row.person_id, row.duplicate_id) if pk})
+    shown = [pk for row in rows for pk in (row.person_id, row.duplicate_id) if pk]
+    audit_record(
+        action=AuditAction.PERSON_VIEWED,
+        request=request,
+        details={"page": "Объединённые записи ТФОМС", "persons": shown},
+    )  # personal data of many persons side by side
     context: dict[str, Any] = {
         "page": page,
         "rows": [(row, persons.get(row.person_id or 0), persons.get(row.duplicate_id or 0)) for row in rows],
