@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
+from audit.models import AuditAction, AuditEvent
 from registry.models import FundMerge, Person
 from servicelog.models import PackageStatus, ServiceRun
 from tests.factories import AttachmentFactory, DocumentFactory, PersonFactory, PolicyFactory, SmoFactory
@@ -82,6 +83,8 @@ def test_doubles_with_both_persons_here_lists_them_and_merges_nothing(enter, dc_
     )
     page = enter(dc_admin).get("/persons/merges/").content.decode()
     assert "Объединённые записи ТФОМС" in page
+    viewed = AuditEvent.objects.filter(action=AuditAction.PERSON_VIEWED).last()
+    assert viewed is not None and sorted(viewed.details["persons"]) == sorted([kept.pk, duplicate.pk])
     assert page.count('data-testid="merge-person"') == 2
     assert kept.full_name in page and duplicate.full_name in page
     refused = enter(mo_admin_a).get("/persons/merges/", follow=True).content.decode()
