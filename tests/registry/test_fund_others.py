@@ -140,6 +140,7 @@ def test_a_package_about_a_person_belongs_to_their_mo(
     assert package.mo == mo_a
     page = enter(mo_admin_a).get(f"/journal/packages/{package.pk}/").content.decode()
     assert "Ответ — отправленный ТФОМС" in page and "Пакет ответа" in page
+    assert "Ответ отправлен" in page
     assert enter(mo_admin_b).get(f"/journal/packages/{package.pk}/").status_code == 404
     assert enter(dc_admin).get(f"/journal/packages/{package.pk}/").status_code == 200
 
