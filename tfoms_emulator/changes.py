@@ -5,7 +5,6 @@ IDLEPERSONS) made from the register of insured persons, a few deliberately bad o
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import re
 from collections import Counter
@@ -18,7 +17,7 @@ from lxml import etree
 
 from .checks import snils_control, snils_valid
 from .core import Emulator, Message
-from .ident import Person, Policy, RegisterError, parse_register
+from .ident import Person, Policy, RegisterError, parse_register, register_json
 
 DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 PACKAGE_TYPES = ("POLIS", "CHECKPERS", "PERSCHANGE", "DOUBLES", "IDLEPERSONS")
@@ -65,12 +64,7 @@ class Change:
 
 def read_register(path: Path | str) -> dict[str, Any]:
     """The register JSON `{"persons": [...]}`, checked; RegisterError says why it cannot be used."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RegisterError(f"Регистр {path} не прочитан: {exc.strerror or exc}") from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise RegisterError(f"Регистр {path} не является корректным JSON: {exc}") from None
+    data: dict[str, Any] = register_json(path)
     _Book(data)
     return data
 

@@ -317,15 +317,19 @@ def parse_register(data: Any) -> Register:
     return Register(_person(item, f"Регистр, запись № {n}") for n, item in enumerate(persons, start=1))
 
 
-def load_register(path: Path | str) -> Register:
-    """Read the register JSON file (UTF-8)."""
+def register_json(path: Path | str) -> Any:
+    """The register file's JSON (UTF-8), not checked yet; RegisterError when it cannot be read."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise RegisterError(f"Регистр {path} не прочитан: {exc.strerror or exc}") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise RegisterError(f"Регистр {path} не является корректным JSON: {exc}") from None
-    return parse_register(data)
+
+
+def load_register(path: Path | str) -> Register:
+    """Read the register JSON file (UTF-8)."""
+    return parse_register(register_json(path))
 
 
 # --- request and response files --------------------------------------------------------------------

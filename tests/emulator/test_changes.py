@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ import pika
 import pytest
 from lxml import etree
 
+from tests.emulator.test_amqp import queues, url  # noqa: F401 (fixtures: this test's own queues)
 from tfoms_emulator import Emulator, Queues
 from tfoms_emulator.__main__ import main, parse_args
 from tfoms_emulator.changes import (
@@ -378,25 +376,8 @@ def test_a_missing_or_bad_register_exits_1(tmp_path, capsys, content):
     assert "Регистр" in capsys.readouterr().err
 
 
-@pytest.fixture
-def url() -> str:
-    return os.environ["TFOMS_AMQP_URL"]
-
-
-@pytest.fixture
-def queues(url) -> Iterator[Queues]:
-    prefix = f"test-changes-{uuid.uuid4().hex[:10]}."
-    names = Queues.with_prefix(prefix, iszl_request=f"{prefix}iszl.request", iszl_reply=f"{prefix}iszl.reply")
-    yield names
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    channel = connection.channel()
-    for name in names.declared():
-        channel.queue_delete(name)
-    connection.close()
-
-
 @pytest.mark.amqp
-def test_push_changes_publishes_the_stream_to_the_mo(url, queues, tmp_path: Path):
+def test_push_changes_publishes_the_stream_to_the_mo(url, queues, tmp_path: Path):  # noqa: F811
     register = tmp_path / "register.json"
     register.write_text(json.dumps(REGISTER, ensure_ascii=False), encoding="utf-8")
     prefix = queues.to_mis.removesuffix("to_mis")
