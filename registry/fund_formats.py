@@ -97,58 +97,69 @@ class Polis:
     attach_from: dt.date | None
 
 
+def _leaves(element: etree._Element | None) -> dict[str, str]:
+    """The texts of an element's children by tag, read once (a find per field costs more than the
+    rest of the parse; the XSD has each tag at most once)."""
+    if element is None:
+        return {}
+    return {str(child.tag): (child.text or "").strip() for child in element if isinstance(child.tag, str)}
+
+
 def _person(element: etree._Element | None, today: dt.date) -> FundPerson | None:
     if element is None:
         return None
-    birth_date = _date(_text(element, "DR"))
+    leaf = _leaves(element).get
+    birth_date = _date(leaf("DR", ""))
     assert birth_date is not None  # required by the XSD
     if birth_date > today:
         raise FundDataRefused(f"Дата рождения {birth_date:%d.%m.%Y} в будущем")
-    snils = re.sub(r"\D", "", _text(element, "SNILS"))
+    snils = re.sub(r"\D", "", leaf("SNILS", ""))
     if snils and len(snils) != 11:
-        raise FundDataRefused(f"СНИЛС «{_text(element, 'SNILS')}» не из 11 цифр")
+        raise FundDataRefused(f"СНИЛС «{leaf('SNILS', '')}» не из 11 цифр")
     return FundPerson(
-        last_name=_text(element, "FAM"),
-        first_name=_text(element, "IM"),
-        middle_name=_text(element, "OT"),
+        last_name=leaf("FAM", ""),
+        first_name=leaf("IM", ""),
+        middle_name=leaf("OT", ""),
         birth_date=birth_date,
-        sex=int(_text(element, "W")),
-        doc_type=int(_text(element, "DOCTYPE")),
-        doc_series=_text(element, "DOCSER"),
-        doc_number=_text(element, "DOCNUM"),
-        doc_issued_at=_date(_text(element, "DOCDT")),
-        doc_issuer=_text(element, "DOCORG"),
+        sex=int(leaf("W", "")),
+        doc_type=int(leaf("DOCTYPE", "")),
+        doc_series=leaf("DOCSER", ""),
+        doc_number=leaf("DOCNUM", ""),
+        doc_issued_at=_date(leaf("DOCDT", "")),
+        doc_issuer=leaf("DOCORG", ""),
         snils=snils,
-        soc_status=_text(element, "SOC_STATUS"),
+        soc_status=leaf("SOC_STATUS", ""),
     )
 
 
 def polis_parse(root: etree._Element, today: dt.date) -> Polis:
     """An XSD-valid POLIS; FundDataRefused for data no person or policy can have."""
-    data = root.find("BODY/POLIS_DATA")
-    valid_from = _date(_text(data, "POLISBEGDT"))
-    valid_to = _date(_text(data, "POLISENDDT"))
+    header = _leaves(root.find("HEADER")).get
+    data = _leaves(root.find("BODY/POLIS_DATA")).get
+    attach = _leaves(root.find("BODY/ATTACH")).get
+    valid_from = _date(data("POLISBEGDT", ""))
+    valid_to = _date(data("POLISENDDT", ""))
     assert valid_from is not None  # required by the XSD
     if valid_to is not None and valid_to < valid_from:
         raise FundDataRefused(
             f"Дата окончания полиса {valid_to:%d.%m.%Y} раньше даты начала {valid_from:%d.%m.%Y}"
         )
     return Polis(
-        operation=_text(root, "HEADER/OPERATIONTYPE"),
-        bdzid=int(_text(root, "HEADER/BDZID")),
+        operation=header("OPERATIONTYPE", ""),
+        bdzid=int(header("BDZID", "")),
         person=_person(root.find("BODY/PERSON"), today),
         policy=FundPolicyData(
-            enp=_text(data, "ENP"),
-            smo_code=_text(data, "SMOCODE"),
-            policy_type=int(_text(data, "POLISTYPE")),
-            series=_text(data, "POLISSER"),
-            number=_text(data, "POLISNUM"),
+            enp=data("ENP", ""),
+            smo_code=data("SMOCODE", ""),
+            policy_type=int(data("POLISTYPE", "")),
+            series=data("POLISSER", ""),
+            number=data("POLISNUM", ""),
             valid_from=valid_from,
             valid_to=valid_to,
-            close_cause=_int(_text(data, "POLISCLOSECAUSE")),
+            close_cause=_int(data("POLISCLOSECAUSE", "")),
         ),
-        attach_mo=_text(root, "BODY/ATTACH/ATTACHMO"),
-        attach_from=_date(_text(root, "BODY/ATTACH/ATTACHDT")),
+        attach_mo=attach("ATTACHMO", ""),
+        attach_from=_date(attach("ATTACHDT", "")),
     )
 
 

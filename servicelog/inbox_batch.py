@@ -20,7 +20,7 @@ from lxml import etree
 
 from tfoms_portal import messaging
 from tfoms_portal.db import bulk_insert, bulk_update_fast
-from tfoms_portal.formats.xml import XmlRejected, load_schema, parse_xml, validate
+from tfoms_portal.formats.xml import Schema, XmlRejected, load_schema, parse_xml, validate
 
 from .forming import Draft, packages_form
 from .inbox import (
@@ -67,9 +67,10 @@ def _apply_in_order(messages: list[messaging.InMessage]) -> None:
         )
     )
     group: list[_Item] = []
+    schemas: dict[str, Schema] = {}
     for message in messages:
         key = (message.queue, message.message_id)
-        item = _batchable(message) if message.queue == fund_queue and key not in known else None
+        item = _batchable(message, schemas) if message.queue == fund_queue and key not in known else None
         if item is None or (group and group[0].kind is not item.kind):
             _store(group)
             group = []
@@ -81,7 +82,7 @@ def _apply_in_order(messages: list[messaging.InMessage]) -> None:
     _store(group)
 
 
-def _batchable(message: messaging.InMessage) -> _Item | None:
+def _batchable(message: messaging.InMessage, schemas: dict[str, Schema]) -> _Item | None:
     kind = get_inbound_type(message.type)
     if kind is None or kind.batch_handler is None:
         return None
@@ -89,8 +90,11 @@ def _batchable(message: messaging.InMessage) -> _Item | None:
         root = parse_xml(message.body)
     except XmlRejected:
         return None
-    if kind.xsd is not None and validate(root, load_schema(kind.xsd)):
-        return None  # refused as alone, with the XSD's words
+    if kind.xsd is not None:
+        if kind.code not in schemas:  # once per batch: checking the files costs
+            schemas[kind.code] = load_schema(kind.xsd)
+        if validate(root, schemas[kind.code]):
+            return None  # refused as alone, with the XSD's words
     return _Item(message, root, kind)
 
 

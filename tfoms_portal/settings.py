@@ -211,7 +211,7 @@ TFOMS_CONFIRM_TIMEOUT_SECONDS = env.int("TFOMS_CONFIRM_TIMEOUT_SECONDS", default
 TFOMS_RELAY_BATCH = env.int("TFOMS_RELAY_BATCH", default=500)
 TFOMS_CONSUMER_PREFETCH = env.int("TFOMS_CONSUMER_PREFETCH", default=50)
 # Messages the consumer applies in one transaction (servicelog/inbox_batch.py); 1: one by one.
-TFOMS_CONSUMER_BATCH = env.int("TFOMS_CONSUMER_BATCH", default=50)
+TFOMS_CONSUMER_BATCH = env.int("TFOMS_CONSUMER_BATCH", default=100)
 # Automatic retries of "Ошибка отправки": back-off doubling from the base up to the max, then a person.
 TFOMS_SEND_RETRY_BASE_SECONDS = env.int("TFOMS_SEND_RETRY_BASE_SECONDS", default=30)
 TFOMS_SEND_RETRY_MAX_SECONDS = env.int("TFOMS_SEND_RETRY_MAX_SECONDS", default=3600)
