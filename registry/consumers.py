@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 from lxml import etree
 
+from servicelog.catalog import TFOMS_AUTO
 from servicelog.inbox import InboundRejected
 from servicelog.models import LogEntry, Package
 from servicelog.registry import InboundOutcome, InboundType, register_inbound_type
@@ -18,7 +19,7 @@ from . import fund_changes, fund_formats, fund_polis
 from .fund_formats import FundDataRefused
 from .models import Mo, Person
 
-SERVICE = "tfoms_auto"  # "Сервис автоматизированного взаимодействия с ТФОМС" (manual §4.4.5.5.1)
+SERVICE = TFOMS_AUTO.code  # "Сервис автоматизированного взаимодействия с ТФОМС" (manual §4.4.5.5.1)
 TITLES = {
     "POLIS": "Изменения страховой принадлежности",
     "CHECKPERS": "Контроль соответствия данных ЗЛ",
@@ -28,10 +29,9 @@ TITLES = {
 }
 
 
-def _mo_of(persons: list[Person], today: dt.date) -> tuple[bool, Mo | None]:
-    """(one МО, it): a package naming persons of several МО is the ЦОД admin's only."""
-    mos = {fund_changes.home_mo(person, today) for person in persons}
-    return len(mos) == 1, next(iter(mos)) if len(mos) == 1 else None
+def _one_mo(persons: list[Person], today: dt.date) -> bool:
+    """Whether the persons belong to one МО (a package naming persons of several is the ЦОД admin's)."""
+    return len({fund_changes.home_mo(person, today) for person in persons}) == 1
 
 
 def _about_fields(package: Package, result: fund_changes.FundResult) -> None:
@@ -43,7 +43,7 @@ def _about_fields(package: Package, result: fund_changes.FundResult) -> None:
     today = timezone.localdate()
     package.mo = result.mo if result.mo_known else fund_changes.home_mo(person, today)
     others = [p for p in result.involved if p.pk != person.pk]
-    if others and (not _mo_of([person, *others], today)[0]):
+    if others and not _one_mo([person, *others], today):
         package.mo = None
     package.object_id = str(person.pk)
     package.fio = person.full_name[:200]

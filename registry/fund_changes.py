@@ -7,13 +7,13 @@ refusal (FundDataRefused) leaves the person, document, policy and attachment as 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
+
+from tfoms_portal.db import advisory_xact_locks
 
 from .fund_formats import FundDataRefused, IdlePerson, checkpers_person, same_name
 from .models import Attachment, FundMerge, Mo, Person, Policy, TreatmentCase
@@ -48,15 +48,19 @@ def soc_status_by_age(birth_date: dt.date, sex: int, today: dt.date) -> str:
     return "5" if age < (60 if sex == 2 else 65) else "6"
 
 
-def home_mo(person: Person, today: dt.date) -> Mo | None:
+def mo_of(attachments: list[Attachment], case_mo: Mo | None, today: dt.date) -> Mo | None:
     """The МО a person belongs to for the fund's packages: the open attachment's, else the latest
-    attachment's, else the latest treatment case's; None for a person of no МО (ЦОД admin's only)."""
-    attachments = list(
-        Attachment.objects.filter(person=person).select_related("mo").order_by("-date_from", "-pk")
-    )
-    found = next((a for a in attachments if a.is_active_on(today)), attachments[0] if attachments else None)
-    if found is not None:
-        return found.mo
+    attachment's, else that of the latest treatment case; None for a person of no МО."""
+    ordered = sorted(attachments, key=lambda a: (a.date_from, a.pk or 0), reverse=True)
+    found = next((a for a in ordered if a.is_active_on(today)), ordered[0] if ordered else None)
+    return found.mo if found is not None else case_mo
+
+
+def home_mo(person: Person, today: dt.date) -> Mo | None:
+    """mo_of() read from the database for one person."""
+    attachments = list(Attachment.objects.filter(person=person).select_related("mo"))
+    if attachments:
+        return mo_of(attachments, None, today)
     case = TreatmentCase.objects.filter(person=person).select_related("mo").order_by("-date_begin").first()
     return case.mo if case is not None else None
 
@@ -80,21 +84,9 @@ def requery(persons: list[Person], today: dt.date, *, clear_id: bool = True) -> 
     return warnings
 
 
-def advisory_locks(keys: list[str]) -> None:
-    """Consumers working the same person wait for each other (PostgreSQL advisory locks until
-    commit, taken in one order, so no deadlock); SQLite serialises writers anyway."""
-    if connection.vendor != "postgresql" or not keys:
-        return
-    numbers = sorted(
-        {int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True) for key in keys}
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [numbers])
-
-
 def lock_fund_ids(ids: list[int]) -> None:
     """The fund's ids of a message (or of a batch) locked before anything is read about them."""
-    advisory_locks([f"bdzid:{i}" for i in ids])
+    advisory_xact_locks([f"bdzid:{i}" for i in ids])
 
 
 def names(persons: list[Person]) -> str:

@@ -17,10 +17,10 @@ from typing import Generic, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
-from tfoms_portal.db import bulk_insert, bulk_update_fast
+from tfoms_portal.db import advisory_xact_locks, bulk_insert, bulk_update_fast
 
 from . import checkdigits
-from .fund_changes import FundResult, advisory_locks, lock_fund_ids, names, requery, soc_status_by_age
+from .fund_changes import FundResult, lock_fund_ids, mo_of, names, requery, soc_status_by_age
 from .fund_formats import FundDataRefused, FundPerson, FundPolicyData, Polis, compact, same_name
 from .models import Attachment, IdentityDocument, Mo, Person, Policy, Smo, TreatmentCase
 from .services import FORM_BY_TYPE, FundPolicy, PolicyRefused, policy_merge
@@ -43,10 +43,7 @@ class PersonState:
     case_mo: Mo | None = None
 
     def home_mo(self, today: dt.date) -> Mo | None:
-        """The open attachment's МО, else the latest attachment's, else the latest case's."""
-        ordered = sorted(self.attachments, key=lambda a: (a.date_from, a.pk or 0), reverse=True)
-        found = next((a for a in ordered if a.is_active_on(today)), ordered[0] if ordered else None)
-        return found.mo if found is not None else self.case_mo
+        return mo_of(self.attachments, self.case_mo, today)
 
 
 def states_load(persons: list[Person]) -> dict[int, PersonState]:
@@ -335,7 +332,7 @@ def polis_apply(*, polis: Polis, today: dt.date) -> FundResult:
             raise FundDataRefused(
                 f"Человек с BDZID={polis.bdzid} в системе не найден, а данных о нём (PERSON) в пакете нет"
             )
-        advisory_locks([_lookup_key(polis.person)])  # two consumers never create one person twice
+        advisory_xact_locks([_lookup_key(polis.person)])  # two consumers never create one person twice
         found = _lookup(polis.person)
         if len(found) > 1:
             return _requeried(

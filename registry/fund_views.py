@@ -15,9 +15,10 @@ from audit.services import audit_record
 from servicelog.models import Direction, Package
 
 from .access import WorkplaceRequest, scope, workplace_required
+from .fund_formats import XSD
 from .models import FundMerge, Person, Policy, Role, Workplace
 
-FUND_TYPES = ("POLIS", "CHECKPERS", "PERSCHANGE", "DOUBLES", "IDLEPERSONS")
+FUND_TYPES = tuple(XSD)  # the fund's package types about persons
 
 
 def _persons(ids: set[int]) -> dict[int, Person]:

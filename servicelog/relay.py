@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tfoms_portal import messaging
+from tfoms_portal.db import advisory_key
 
 from .models import Attempt, Direction, LogEntry, Package, PackageStatus
 from .registry import get_package_type
@@ -46,9 +46,8 @@ def _lock_key(ordering_key: str) -> bool:
     writers anyway, so there the lock is the database's own."""
     if connection.vendor != "postgresql":
         return True
-    key = int.from_bytes(hashlib.sha256(ordering_key.encode()).digest()[:8], "big", signed=True)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [advisory_key(ordering_key)])
         return bool(cursor.fetchone()[0])
 
 
