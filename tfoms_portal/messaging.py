@@ -32,6 +32,7 @@ TO_MIS_ANSWER = "to_mis_answer"  # the fund's answers to our packages
 ISZL_REQUEST = "iszl_request"
 ISZL_REPLY = "iszl_reply"
 ISZL_RPC = "iszl_rpc"
+LOCMEM_RETRY_PAUSE = 1.0  # seconds before the in-process consumer tries a failed batch again
 
 
 def queue_name(logical: str) -> str:
@@ -479,7 +480,8 @@ class LocmemBackend:
         max_batch: int,
     ) -> None:
         """As the broker's: what waits, up to `max_batch` in queue order, handed over together; a
-        failing batch goes back to the heads of its queues."""
+        failing batch (the database is down or busy) goes back to the heads of its queues and comes
+        again after a pause: the consumer lives on, as the broker's does."""
         while not should_stop():
             batch: list[InMessage] = []
             with self.lock:
@@ -493,10 +495,11 @@ class LocmemBackend:
             try:
                 handler(batch)
             except Exception:
+                logger.exception("%d inbound message(s) not handled; requeued", len(batch))
                 with self.lock:
                     for message in reversed(batch):
                         self.queues.setdefault(message.queue, deque()).appendleft(message)
-                raise
+                time.sleep(LOCMEM_RETRY_PAUSE)
 
     def ping(self) -> str:
         return ""

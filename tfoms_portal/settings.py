@@ -1,5 +1,7 @@
 """The one settings module: every deployment value comes from the environment (see .env.example)."""
 
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -90,6 +92,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
         }
     )
+    # Tests on a file too, as the demo runs: an in-memory database shared between the live server's
+    # threads and the consumer's fails at once with "database table is locked" instead of waiting.
+    # One file per test process, removed by the test runner at the end.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"tfoms-test-{os.getpid()}.sqlite3")
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
