@@ -20,7 +20,9 @@ class HospitalisationConfig(AppConfig):
         from .demo import hospitalisation_demo
         from .services import PATIENTS, SERVICE, STRUCTURE, referral_reply
 
-        register_service(ServiceSpec(SERVICE, "Сервис сопровождения застрахованных лиц (263 приказ)"))
+        register_service(
+            ServiceSpec(SERVICE, "Сервис сопровождения застрахованных лиц (263 приказ)", detail="log")
+        )
         # Titles as the detailed log names them (manual §4.6.2.4); ranks are the insert order (§4.4.5.1.3).
         for family, rank, code, title in (
             (STRUCTURE.code, 1, f.BRANCH, "Филиал"),

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_htmx.middleware import HtmxDetails
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -126,6 +127,7 @@ class WorkplaceRequest(HttpRequest):
     """The request as pages see it: the middleware has set the active workplace."""
 
     workplace: Workplace | None
+    htmx: HtmxDetails  # django-htmx: falsy unless the request came from htmx
 
 
 class WorkplaceMiddleware:

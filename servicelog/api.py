@@ -16,7 +16,7 @@ from registry.access import api_workplace, parse_id
 from registry.models import Role
 
 from .audit import audit_record
-from .models import AuditAction, RunTrigger
+from .models import AuditAction
 from .selectors import (
     PackageFilter,
     journal_runs,
@@ -38,10 +38,8 @@ from .services import (
     RunRefused,
     package_do_not_send,
     package_resend,
-    run_finish,
-    run_open,
+    run_start,
 )
-from .tasks import execute_run
 
 ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)
 
@@ -71,9 +69,7 @@ class ServiceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Response({"detail": f"Сервис «{service.name}» не запускается вручную."}, status=400)
         user = request.user if request.user.is_authenticated else None
         try:
-            run = run_open(
-                code, mo=None if workplace.sees_all_mo else workplace.mo, trigger=RunTrigger.MANUAL, user=user
-            )  # type: ignore[arg-type]
+            run = run_start(code, mo=None if workplace.sees_all_mo else workplace.mo, user=user)  # type: ignore[arg-type]
         except RunRefused as exc:
             audit_record(
                 action=AuditAction.MANUAL_START,
@@ -83,11 +79,6 @@ class ServiceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             )
             return Response({"detail": str(exc)}, status=409)
         audit_record(action=AuditAction.MANUAL_START, request=request._request, obj=run)
-        try:
-            execute_run.delay(run.pk)
-        except Exception as exc:  # the task queue is down: close the run instead of leaving it running
-            run_finish(run, error=f"Запуск не поставлен в очередь задач: {type(exc).__name__}: {exc}")
-        run.refresh_from_db()
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

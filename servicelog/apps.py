@@ -19,9 +19,9 @@ class ServicelogConfig(AppConfig):
         post_migrate.connect(services_sync, sender=self)
 
         from .forming import register_relay_kick
-        from .tasks import relay
+        from .tasks import relay_soon
 
-        register_relay_kick(relay.delay)
+        register_relay_kick(relay_soon)
 
         from .formats import ANSWER_XSD, answer_build
         from .registry import PackageType, register_package_type

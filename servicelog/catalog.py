@@ -14,6 +14,8 @@ class ServiceSpec:
     manual_start: bool = True
     carries_packages: bool = True
     note: str = ""  # where its packages come from, when not from "Запуск" (shown in the journal)
+    # What a run's detailed log opens on: its packages (§4.6.3) or its lines by GUID and type (§4.6.2.4).
+    detail: str = "packages"
 
 
 _services: dict[str, ServiceSpec] = {}
@@ -26,6 +28,11 @@ def register_service(spec: ServiceSpec) -> ServiceSpec:
         raise ValueError(f"service {spec.code} is registered twice with different settings")
     _services[spec.code] = spec
     return spec
+
+
+def service_detail(code: str) -> str:
+    spec = _services.get(code)
+    return spec.detail if spec is not None else "packages"
 
 
 def service_note(code: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -16,6 +17,8 @@ from registry.models import Mo
 from .models import LogEntry, RunResult, RunTrigger, Service, ServiceRun
 from .registry import service_jobs
 from .statuses import log_write
+
+logger = logging.getLogger(__name__)
 
 
 class RunRefused(Exception):
@@ -168,6 +171,24 @@ def service_execute(
     code: str, *, mo: Mo | None = None, trigger: str = RunTrigger.SCHEDULE, user: User | None = None
 ) -> ServiceRun:
     return run_execute(run_open(code, mo=mo, trigger=trigger, user=user))
+
+
+def run_start(code: str, *, mo: Mo | None, user: User | None) -> ServiceRun:
+    """A start by a person ("Запуск"): the run is opened now, so a refusal is said at once, and
+    carried out in the background (tfoms_portal/background.py); the page answers without waiting.
+    A task queue that refuses it closes the run with that error instead of leaving it running."""
+    from tfoms_portal.background import enqueue
+
+    from .tasks import execute_run
+
+    opened = run_open(code, mo=mo, trigger=RunTrigger.MANUAL, user=user)
+    try:
+        enqueue(execute_run, opened.pk)
+    except Exception as exc:
+        logger.exception("run %s not queued", opened.pk)
+        run_finish(opened, error=f"Запуск не поставлен в очередь задач: {type(exc).__name__}: {exc}")
+    opened.refresh_from_db()
+    return opened
 
 
 def runs_close_dead(*, silent_for: timedelta | None = None) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -182,6 +182,15 @@ def overdue_hours(package: Package, now: dt.datetime | None = None) -> int | Non
         return None
     waited = ((now or timezone.now()) - package.status_changed_at).total_seconds() // 3600
     return int(waited) if waited >= settings.TFOMS_REPLY_OVERDUE_HOURS else None
+
+
+def with_overdue(packages: Iterable[Package]) -> list[Package]:
+    """The packages of a page, each with `overdue` (hours without an answer, or None) for its row."""
+    now = timezone.now()
+    rows = list(packages)
+    for package in rows:
+        package.overdue = overdue_hours(package, now)  # type: ignore[attr-defined]
+    return rows
 
 
 def dashboard_counts(*, workplace: Workplace | None, days: int) -> tuple[list[dt.date], dict[str, list[int]]]:

@@ -21,6 +21,7 @@ from .runs import (
     run_execute,
     run_finish,
     run_open,
+    run_start,
     runs_close_dead,
     service_execute,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "run_execute",
     "run_finish",
     "run_open",
+    "run_start",
     "runs_close_dead",
     "service_execute",
 ]

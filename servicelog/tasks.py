@@ -6,6 +6,8 @@ import logging
 
 from celery import shared_task
 
+from tfoms_portal.background import enqueue
+
 from .models import ServiceRun
 from .relay import relay_run
 from .runs import RunRefused, run_execute, runs_close_dead, service_execute
@@ -30,6 +32,11 @@ def relay() -> dict[str, int]:
     """Publish what is due; beat runs it every few seconds and forming kicks it after commit."""
     stats = relay_run()
     return {"sent": stats.sent, "failed": stats.failed, "keys": stats.keys}
+
+
+def relay_soon() -> None:
+    """The kick after a forming commit: one relay pass soon, outside the request (coalesced)."""
+    enqueue(relay, coalesce="relay")
 
 
 @shared_task(name="servicelog.run_scheduled", ignore_result=True)

@@ -4,7 +4,7 @@ package data, "do not send", resend, print, search, export, dashboard; the audit
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,10 +22,9 @@ from registry.access import WorkplaceRequest, parse_id, workplace_required
 from registry.models import Role
 
 from .audit import audit_record
-from .catalog import service_note
 from .export import csv_response, xlsx_response
-from .models import AuditAction, AuditEvent, Package, PackageStatus, RunTrigger
-from .registry import package_type_choices, package_type_title, service_jobs
+from .models import AuditAction, AuditEvent, PackageStatus
+from .registry import package_type_choices, package_type_title
 from .selectors import (
     AuditFilter,
     PackageFilter,
@@ -41,112 +40,19 @@ from .selectors import (
     run_package_counts,
     service_get,
     services_visible,
+    with_overdue,
 )
 from .services import (
     PackageActionRefused,
-    RunRefused,
     package_do_not_send,
     package_resend,
-    run_finish,
-    run_open,
 )
-from .tasks import execute_run
 
 ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)  # the statistician reads only
 
 
 def _journal_url(**params: Any) -> str:
     return f"{reverse('journal')}?{urlencode({k: v for k, v in params.items() if v not in (None, '')})}"
-
-
-def _with_overdue(packages: Iterable[Package]) -> list[Package]:
-    now = timezone.now()
-    rows = list(packages)
-    for package in rows:
-        package.overdue = overdue_hours(package, now)  # type: ignore[attr-defined]
-    return rows
-
-
-@require_GET
-@workplace_required()
-def journal_view(request: WorkplaceRequest) -> HttpResponse:
-    workplace = request.workplace
-    services = list(services_visible(workplace))
-    default = next((s.code for s in services if s.code == "tfoms_auto"), services[0].code if services else "")
-    code = request.GET.get("service") or default
-    service = service_get(workplace, code) if code else None
-    context: dict[str, Any] = {"services": services, "service": service, "statuses": PackageStatus.choices}
-    if service is not None:
-        page = Paginator(journal_runs(workplace=workplace, service=service), 30).get_page(
-            request.GET.get("page")
-        )
-        counts = run_package_counts(workplace=workplace, run_ids=[r.pk for r in page])
-        selected = None
-        run_id = parse_id(request.GET.get("run"))
-        if run_id is not None:
-            selected = run_get(workplace=workplace, service=service, run_id=run_id)
-        elif page.object_list:
-            selected = page.object_list[0]
-        status = request.GET.get("status", "")
-        packages_page = None
-        if selected is not None and service.carries_packages:
-            filters = PackageFilter(
-                run_id=selected.pk, status=status if status in PackageStatus.values else ""
-            )
-            packages_page = Paginator(package_search(workplace=workplace, filters=filters), 50).get_page(
-                request.GET.get("ppage")
-            )
-            packages_page.object_list = _with_overdue(packages_page.object_list)
-        context.update(
-            page=page,
-            rows=[(r, *counts.get(r.pk, (0, 0))) for r in page],
-            selected=selected,
-            status=status,
-            packages=packages_page,
-            log=Paginator(run_log(workplace=workplace, run=selected), 200).get_page(request.GET.get("lpage"))
-            if selected
-            else None,
-            can_act=workplace is not None and workplace.role in ADMINS,
-            can_start=service.manual_start
-            and bool(service_jobs(service.code))
-            and workplace is not None
-            and workplace.role in ADMINS,
-            no_jobs=not service_jobs(service.code),
-            service_note=service_note(service.code),
-            here=_journal_url(service=service.code, run=selected.pk if selected else None, status=status),
-        )
-    return render(request, "servicelog/journal.html", context)
-
-
-@require_POST
-@workplace_required(*ADMINS)
-def journal_start_view(request: WorkplaceRequest, code: str) -> HttpResponse:
-    """Manual start: for the МО admin's own МО, region-wide for the ЦОД admin (refusals shown at once)."""
-    workplace = request.workplace
-    assert workplace is not None  # workplace_required
-    service = service_get(workplace, code)
-    if not service.manual_start:
-        messages.error(request, f"Сервис «{service.name}» не запускается вручную.")
-        return redirect(_journal_url(service=service.code))
-    mo = None if workplace.sees_all_mo else workplace.mo
-    user = request.user if request.user.is_authenticated else None
-    try:
-        run = run_open(service.code, mo=mo, trigger=RunTrigger.MANUAL, user=user)
-    except RunRefused as exc:
-        audit_record(
-            action=AuditAction.MANUAL_START, request=request, obj=service, outcome=f"отказ: {exc}"[:250]
-        )
-        messages.error(request, str(exc))
-        return redirect(_journal_url(service=service.code))
-    audit_record(action=AuditAction.MANUAL_START, request=request, obj=run)
-    try:
-        execute_run.delay(run.pk)
-    except Exception as exc:  # the task queue is down: the run must not stay "Выполняется"
-        run_finish(run, error=f"Запуск не поставлен в очередь задач: {type(exc).__name__}: {exc}")
-        messages.error(request, "Очередь задач недоступна: запуск завершён с ошибкой, подробности в журнале.")
-        return redirect(_journal_url(service=service.code, run=run.pk))
-    messages.success(request, f"Сервис «{service.name}» запущен.")
-    return redirect(_journal_url(service=service.code, run=run.pk))
 
 
 # --- one package ---------------------------------------------------------------------------------
@@ -234,7 +140,7 @@ def package_search_view(request: WorkplaceRequest) -> HttpResponse:
         page = Paginator(package_search(workplace=request.workplace, filters=filters), 50).get_page(
             request.GET.get("page")
         )
-        page.object_list = _with_overdue(page.object_list)
+        page.object_list = with_overdue(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
     context = {

@@ -50,6 +50,13 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def background_inline(settings):
+    """A page's background work runs in the request in tests, so each test sees its end; the tests
+    of the background itself (and the browser tier) switch to threads."""
+    settings.TFOMS_BACKGROUND = "inline"
+
+
 @pytest.fixture
 def mo_a():
     return MoFactory(code="590001", name_short="ГКБ № 1")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "tfoms_portal",
     "audit",
     "servicelog",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "registry.access.WorkplaceMiddleware",
 ]
@@ -238,6 +241,12 @@ TFOMS_REPLY_OVERDUE_HOURS = env.int("TFOMS_REPLY_OVERDUE_HOURS", default=4)
 # Celery has its own broker, never the fund's. Empty = tasks run in-process (the embedded demo).
 CELERY_BROKER_URL = _secret("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Where a page's long work runs (tfoms_portal/background.py): Celery with a broker, else threads of
+# the portal's own process (the demo); "inline" runs it in the request (the tests' default).
+TFOMS_BACKGROUND = env.str("TFOMS_BACKGROUND", default="") or ("celery" if CELERY_BROKER_URL else "thread")
+if TFOMS_BACKGROUND not in ("celery", "thread", "inline"):
+    raise ImproperlyConfigured("TFOMS_BACKGROUND: celery, thread или inline")
+TFOMS_BACKGROUND_THREADS = env.int("TFOMS_BACKGROUND_THREADS", default=2)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -1,6 +1,9 @@
 """Template filters of the journal: package types by their Russian titles, grouped data readably."""
 
+from typing import Any
+
 from django import template
+from django.utils.html import format_html
 
 from servicelog.registry import package_type_title
 
@@ -22,3 +25,31 @@ def data_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(data_value(item) for item in value)
     return "" if value is None else str(value)
+
+
+_PANE_TARGETS = {
+    "journal": "#journal",
+    "right": "#journal-right",
+    "runs": "#pane-runs",
+    "detail": "#pane-detail",
+}
+
+
+@register.simple_tag
+def jlink(state: Any, pane: str = "", **changes: Any) -> str:
+    """The journal's address with `changes` (servicelog.journal_views.JournalState.url)."""
+    return str(state.url(pane, **changes))
+
+
+@register.simple_tag
+def jnav(state: Any, pane: str, **changes: Any) -> str:
+    """A link's attributes that replace one journal pane (htmx) and still work without JavaScript:
+    `<a {% jnav state "right" page=2 %}>`."""
+    url = state.url(**changes)
+    return format_html(
+        'href="{}" hx-get="{}" hx-target="{}" hx-swap="outerHTML" hx-push-url="{}"',
+        url,
+        state.url(pane, **changes),
+        _PANE_TARGETS[pane],
+        url,
+    )

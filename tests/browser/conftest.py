@@ -57,6 +57,17 @@ def page(browser, request) -> Iterator[object]:
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def background_in_threads(settings, transactional_db) -> Iterator[None]:
+    """As in the demo: what a page starts runs in the portal's worker threads, not in the request.
+    Set up after the database, so the threads finish before it is emptied."""
+    from tfoms_portal import background
+
+    settings.TFOMS_BACKGROUND = "thread"
+    yield
+    background.wait_idle()
+
+
 @pytest.fixture
 def fund_in_process(settings) -> Iterator[None]:
     """The demo's exchange: the in-process broker and fund, and the consumer taking the fund's answers

@@ -1,49 +1,75 @@
-"""Journal page in the browser: the МО admin opens the TFOMS service and starts a run (E2, E3)."""
+"""The journal in the browser as manual §4.6.2 draws it (E2–E4, issue 15): «Запуск» answers at once
+and the runs pane follows the run to its result by itself; services, runs and the detailed log on one
+1280×800 screen, each pane paged alone."""
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
+from playwright.sync_api import expect
 
 from registry.models import Role
-from servicelog.models import RunResult, ServiceRun
+from servicelog.models import Package, RunResult, ServiceRun
+from servicelog.services import log_write, run_finish, run_open
 from tests.browser.conftest import log_in
-from tests.factories import MoFactory, UserFactory, WorkplaceFactory
+from tests.factories import MoFactory, SiteFactory, UserFactory, WorkplaceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_mo_admin_starts_the_tfoms_service(page, live_server):
+def _slow_jobs(monkeypatch, seconds: float) -> None:
+    """Each job of a run takes `seconds` longer (the demo's region run takes tens of seconds)."""
+    from servicelog import runs
+
+    beat = runs.run_beat
+
+    def slow(run):
+        time.sleep(seconds)
+        beat(run)
+
+    monkeypatch.setattr(runs, "run_beat", slow)
+
+
+def test_start_answers_at_once_and_the_runs_pane_follows_the_run(page, live_server, monkeypatch):
     mo = MoFactory(code="590001", name_short="ГКБ № 1")
     WorkplaceFactory(user=UserFactory(username="admin1"), mo=mo, role=Role.MO_ADMIN)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "admin1")
-    page.fill("input[name=password]", "secret-pass-1")
-    page.click("button[type=submit]")
+    _slow_jobs(monkeypatch, 1.5)
+    log_in(page, live_server, "admin1")
     page.click("nav >> text=Журнал работы сервисов")
     page.click("[data-testid=services] >> text=Сервис автоматизированного взаимодействия с ТФОМС")
     page.wait_for_selector("[data-testid=runs]")
-    page.shot("journal-empty")
     assert "Запусков этого сервиса ещё не было" in page.inner_text("[data-testid=runs]")
+    page.evaluate("window.notReloaded = true")
 
+    started = time.monotonic()
     page.click("[data-testid=start]")
-    page.wait_for_selector("[data-testid=run-result]")
-    page.shot("journal-started")
-    assert page.inner_text("[data-testid=run-result]") == "Успешно"
+    page.wait_for_selector("[data-testid=notice]")
+    assert time.monotonic() - started < 1.5  # the page did not wait for the run
+    assert page.inner_text("[data-testid=notice]") == (
+        "Сервис «Сервис автоматизированного взаимодействия с ТФОМС» для МО «590001 ГКБ № 1» запущен. "
+        "Ход запуска виден в списке запусков."
+    )
+    assert page.inner_text("[data-testid=run-result]") == "Выполняется"
+    page.shot("running")
+
+    expect(page.locator("[data-testid=run-result]")).to_have_text("Успешно", timeout=20_000)
+    expect(page.locator("[data-testid=detail]")).to_contain_text("Запуск завершён: Успешно")
+    page.shot("finished")
+    assert page.evaluate("window.notReloaded") is True  # panes changed, the page was never reloaded
     assert "Запуск сервиса: вручную (admin1)" in page.inner_text("[data-testid=log]")
     run = ServiceRun.objects.get()
     assert run.mo == mo and run.result == RunResult.SUCCESS
 
     page.click("[data-testid=start]")
-    page.wait_for_selector(".messages li.error")
-    page.shot("journal-refused")
-    assert "не чаще одного раза в 60 мин" in page.inner_text(".messages")
+    page.wait_for_selector("[data-testid=notice].error")
+    page.shot("refused")
+    assert "не чаще одного раза в 60 мин" in page.inner_text("[data-testid=notice]")
 
 
 def test_started_service_sends_districts_and_the_fund_accepts_them(page, live_server, fund_in_process):
     """The demo's path: journal → Запуск → DISTRICT packages → the in-process fund → Принят ТФОМС (C4)."""
-    from servicelog.models import Package
-    from tests.factories import SiteFactory
-
     mo = MoFactory(code="590001", name_short="ГКБ № 1")
     for number in ("1", "2"):
         SiteFactory(mo=mo, number=number)
@@ -51,14 +77,16 @@ def test_started_service_sends_districts_and_the_fund_accepts_them(page, live_se
     log_in(page, live_server, "admin2")
     page.goto(f"{live_server.url}/journal/?service=tfoms_auto")
     page.click("[data-testid=start]")
-    page.wait_for_selector("[data-testid=run-result]")
-    assert page.inner_text("[data-testid=run-result]") == "Успешно"
+    expect(page.locator("[data-testid=run-result]")).to_have_text("Успешно", timeout=20_000)
     for _ in range(50):  # the consumer takes the fund's answers in the background
         page.click("[data-testid=refresh]")
-        if page.inner_text("[data-testid=log]").count("Принят ТФОМС") == 2:
+        page.wait_for_timeout(300)
+        if page.locator("[data-testid=packages] td.status-accepted").count() == 2:
             break
-        page.wait_for_timeout(200)
     page.shot("accepted")
+    assert page.locator("[data-testid=packages] td.status-accepted").all_inner_texts() == ["Принят ТФОМС"] * 2
+    page.click("[data-testid=tab-log]")
+    page.wait_for_selector("[data-testid=log]")
     log = page.inner_text("[data-testid=log]")
     assert log.count("Пакет сформирован") == 2 and log.count("Принят ТФОМС") == 2
     assert set(Package.objects.filter(package_type="DISTRICT").values_list("status", flat=True)) == {
@@ -66,52 +94,85 @@ def test_started_service_sends_districts_and_the_fund_accepts_them(page, live_se
     }
 
 
-def test_three_panes_status_filter_and_do_not_send_toggle(page, live_server):
-    """E2, E4: services, runs, packages and the log; filter by status; "Не отправлять повторно" and back."""
-    import uuid
+def _runs_with_packages(mo, runs: int, packages: int) -> list[ServiceRun]:
+    made = []
+    for number in range(runs):
+        run = run_open("tfoms_auto", mo=mo, scope=f"t{number}")
+        for index in range(packages if number == runs - 1 else 1):
+            Package.objects.create(
+                uuid=uuid.uuid4(),
+                service=run.service,
+                run=run,
+                mo=mo,
+                package_type="DISTRICT",
+                operation="Insert",
+                status=("accepted", "send_error", "send_error")[index % 3],
+                content_hash="h",
+                payload={"LPUREGION_NAME": str(index)},
+            )
+        log_write(run=run, message=f"Строка подробного журнала запуска {number}")
+        run_finish(run)
+        made.append(run)
+    return made
 
-    from servicelog.models import Package
-    from servicelog.services import log_write, run_finish, run_open
 
+def test_three_panes_on_one_screen_each_paged_alone(page, live_server):
+    """§4.6.2 on 1280×800: services left, runs right, the detailed log below — every pane inside the
+    viewport; the runs' pager and the packages' pager do not reset each other."""
+    mo = MoFactory(code="590001", name_short="ГКБ № 1")
+    WorkplaceFactory(user=UserFactory(username="admin4"), mo=mo, role=Role.MO_ADMIN)
+    runs = _runs_with_packages(mo, runs=25, packages=120)
+    newest = runs[-1]
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, live_server, "admin4")
+    page.goto(f"{live_server.url}/journal/?service=tfoms_auto")
+    page.evaluate("window.notReloaded = true")
+    for pane in ("services", "runs", "detail"):
+        box = page.locator(f"[data-testid={pane}]").bounding_box()
+        assert box is not None and box["y"] >= 0 and box["x"] >= 0, pane
+        assert box["y"] + box["height"] <= 800 and box["x"] + box["width"] <= 1280, (pane, box)
+    assert page.evaluate("document.documentElement.scrollHeight") <= 800  # no page-long tables
+    page.shot("one-screen")
+
+    assert "Страница 1 из 3" in page.inner_text("[data-testid=packages-pager]")
+    page.click("[data-testid=packages-pager] >> text=Вперед")
+    expect(page.locator("[data-testid=packages-pager]")).to_contain_text("Страница 2 из 3")
+    page.click("[data-testid=runs-pager] >> text=Вперед")
+    expect(page.locator("[data-testid=runs-pager]")).to_contain_text("Страница 2 из 3")
+    # the runs went on a page; the selected run's packages stayed where the user left them
+    assert "Страница 2 из 3" in page.inner_text("[data-testid=packages-pager]")
+    assert "page=2" in page.url and f"run={newest.pk}" in page.url and "ppage=2" in page.url
+    older = runs[-12]
+    page.click(f"tr[data-run='{older.pk}'] a")
+    expect(page.locator("tr.selected")).to_have_attribute("data-run", str(older.pk))
+    assert "Страница 2 из 3" in page.inner_text("[data-testid=runs-pager]")  # the runs' page kept
+    assert "Страница 1 из 1" in page.inner_text("[data-testid=packages-pager]")  # a new run from its top
+    page.click("[data-testid=tab-log]")
+    page.wait_for_selector("[data-testid=log]")
+    assert "Строка подробного журнала запуска 13" in page.inner_text("[data-testid=log]")
+    assert page.evaluate("window.notReloaded") is True
+    page.shot("paged")
+
+
+def test_status_filter_and_do_not_send_toggle(page, live_server):
+    """E4: filter by status without a reload; "Не отправлять повторно" and back."""
     mo = MoFactory(code="590001", name_short="ГКБ № 1")
     WorkplaceFactory(user=UserFactory(username="admin3"), mo=mo, role=Role.MO_ADMIN)
-    run = run_open("tfoms_auto", mo=mo)
-    for status in ("accepted", "send_error", "send_error"):
-        Package.objects.create(
-            uuid=uuid.uuid4(),
-            service=run.service,
-            run=run,
-            mo=mo,
-            package_type="DISTRICT",
-            operation="Insert",
-            status=status,
-            content_hash="h",
-            payload={"LPUREGION_NAME": "5"},
-        )
-    log_write(run=run, message="Строка подробного журнала")
-    run_finish(run)
-
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "admin3")
-    page.fill("input[name=password]", "secret-pass-1")
-    page.click("button[type=submit]")
+    _runs_with_packages(mo, runs=1, packages=3)
+    log_in(page, live_server, "admin3")
     page.goto(f"{live_server.url}/journal/?service=tfoms_auto")
-    for pane in ("services", "runs", "packages", "log"):
-        assert page.locator(f"[data-testid={pane}]").count() == 1
-    assert "Строка подробного журнала" in page.inner_text("[data-testid=log]")
     assert page.locator("[data-testid=packages] tbody tr").count() == 3
-    page.shot("three-panes")
 
     page.select_option("[data-testid=status-filter]", "send_error")
     page.wait_for_url("**status=send_error**")
-    assert page.locator("[data-testid=packages] tbody tr").count() == 2
+    expect(page.locator("[data-testid=packages] tbody tr")).to_have_count(2)
     page.shot("filtered")
 
     first = page.locator("[data-testid=packages] tbody tr").first
     first.locator("[data-testid=do-not-send]").click()
     page.wait_for_selector(".messages li")
     assert "Запрет отправки установлен" in page.inner_text(".messages")
-    assert page.url.endswith("status=send_error")  # back where the user was
+    assert "status=send_error" in page.url  # back where the user was
     first = page.locator("[data-testid=packages] tbody tr").first
     assert first.locator("[data-testid=allow-send]").count() == 1
     page.shot("flagged")

@@ -212,11 +212,15 @@ def test_an_mo_user_reads_the_lines_about_their_patient(enter, mo_a, mo_admin_a,
     page = enter(mo_admin_a).get("/journal/", {"service": "tfoms_auto"}).content.decode()
     run_log = LogEntry.objects.filter(package__package_type="PERSCHANGE").first()
     log = (
-        enter(mo_admin_a).get("/journal/", {"service": "tfoms_auto", "run": run_log.run_id}).content.decode()
+        enter(mo_admin_a)
+        .get("/journal/", {"service": "tfoms_auto", "run": run_log.run_id, "tab": "log"})
+        .content.decode()
     )
     assert "Пакет получен от ТФОМС" in log and "Данные изменены в РС ЕРЗ" in log
     other = (
-        enter(mo_admin_b).get("/journal/", {"service": "tfoms_auto", "run": run_log.run_id}).content.decode()
+        enter(mo_admin_b)
+        .get("/journal/", {"service": "tfoms_auto", "run": run_log.run_id, "tab": "log"})
+        .content.decode()
     )
     assert "Данные изменены в РС ЕРЗ" not in other and "Иванов" not in other
     assert page

@@ -49,19 +49,24 @@ def row(page: str, run) -> str:
 
 def test_three_panes_and_counts_for_the_dc_admin(enter, dc_admin, runs):
     region, own_b = runs
-    page = enter(dc_admin).get("/journal/", {"service": "tfoms_auto", "run": region.pk}).content.decode()
-    assert 'data-testid="services"' in page and 'data-testid="runs"' in page and 'data-testid="log"' in page
+    client = enter(dc_admin)
+    page = client.get("/journal/", {"service": "tfoms_auto", "run": region.pk}).content.decode()
+    assert (
+        'data-testid="services"' in page and 'data-testid="runs"' in page and 'data-testid="detail"' in page
+    )
     assert "Сервис автоматизированного взаимодействия с ТФОМС" in page
     cells = row(page, region)
     assert "<td>5</td><td>2</td>" in cells and "весь регион" in cells
     assert f'data-run="{own_b.pk}"' in page
+    assert 'data-testid="packages"' in page  # a run with packages opens on them (§4.6.3)
+    page = client.get("/journal/", {"service": "tfoms_auto", "run": region.pk, "tab": "log"}).content.decode()
     assert "Общая строка журнала" in page and "Строка про МО Б" in page
 
 
 def test_mo_admin_sees_region_run_counted_for_own_mo_and_not_other_mo_runs(enter, mo_admin_a, runs):
     region, own_b = runs
     client = enter(mo_admin_a)
-    page = client.get("/journal/", {"service": "tfoms_auto", "run": region.pk}).content.decode()
+    page = client.get("/journal/", {"service": "tfoms_auto", "run": region.pk, "tab": "log"}).content.decode()
     assert "<td>2</td><td>1</td>" in row(page, region)
     assert f'data-run="{own_b.pk}"' not in page
     # a line naming no МО is the ЦОД admin's only (issue 19 item 3): it may quote any МО's patient
@@ -88,7 +93,10 @@ def test_manual_start_runs_for_own_mo_and_is_audited(enter, mo_admin_a):
     run = ServiceRun.objects.get(trigger="manual")
     assert run.mo == mo_admin_a.mo and run.result == RunResult.SUCCESS and run.started_by == mo_admin_a.user
     page = response.content.decode()
-    assert "запущен" in page and "Запуск сервиса: вручную (mo_admin_a)" in page
+    assert (
+        f"Сервис «{run.service.name}» для МО «{run.mo.code} {run.mo.name_short}» выполнен: успешно." in page
+    )
+    assert "Запуск сервиса: вручную (mo_admin_a)" in page  # the run has no packages: its messages shown
     assert AuditEvent.objects.filter(action=AuditAction.MANUAL_START, object_id=str(run.pk)).exists()
 
 

@@ -446,15 +446,16 @@ def test_audit_page_speaks_russian(enter, dc_admin, world):
     assert "пакет № " in table and "servicelog.Package" not in table and "АРМ администратора ЦОД" in table
 
 
-def test_a_start_with_the_task_queue_down_closes_the_run(enter, mo_admin_a, monkeypatch):
-    from servicelog import views
+def test_a_start_with_the_task_queue_down_closes_the_run(enter, mo_admin_a, monkeypatch, settings):
+    from servicelog import tasks
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("Connection refused")
 
-    monkeypatch.setattr(views.execute_run, "delay", broker_down)
+    settings.TFOMS_BACKGROUND = "celery"
+    monkeypatch.setattr(tasks.execute_run, "delay", broker_down)
     html = enter(mo_admin_a).post("/journal/tfoms_auto/start/", follow=True).content.decode()
-    assert "Очередь задач недоступна" in html
+    assert "запуск завершён с ошибкой, подробности в журнале запуска" in html
     run = ServiceRun.objects.get(trigger="manual")
     assert run.result == RunResult.ERROR and run.log.filter(message__contains="Connection refused").exists()
 

@@ -1,0 +1,85 @@
+"""Work a page starts but must not wait for (a run, the relay's pass): never inside the request.
+
+Production hands it to Celery (a broker is configured). The embedded demo has no broker: there the
+work goes to a small pool of threads in the portal's process, after the request's transaction has
+committed, each with its own database connection. The tests run it inline (TFOMS_BACKGROUND=inline)
+unless they test this very behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+
+logger = logging.getLogger(__name__)
+
+CELERY, THREAD, INLINE = "celery", "thread", "inline"
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_queued: set[str] = set()  # coalesced keys waiting in the pool
+_pending: set[Future[Any]] = set()
+
+
+def mode() -> str:
+    return str(settings.TFOMS_BACKGROUND)
+
+
+def enqueue(task: Any, *args: Any, coalesce: str = "") -> None:
+    """Have `task` (a Celery task) run with `args` soon, elsewhere. With `coalesce`, a second call
+    while the first still waits in the pool adds nothing (the relay's kicks after each commit).
+    Celery refusing the task (its broker down) raises: the caller records the failure."""
+    how = mode()
+    if how == CELERY:
+        task.delay(*args)
+    elif how == INLINE:
+        task.apply(args=args)
+    else:
+        transaction.on_commit(lambda: _submit(task, args, coalesce))
+
+
+def _submit(task: Any, args: tuple[Any, ...], coalesce: str) -> Future[Any] | None:
+    global _pool
+    with _pool_lock:
+        if coalesce:
+            if coalesce in _queued:
+                return None
+            _queued.add(coalesce)
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=settings.TFOMS_BACKGROUND_THREADS, thread_name_prefix="task"
+            )
+        future = _pool.submit(_run, task, args, coalesce)
+        _pending.add(future)
+    future.add_done_callback(_done)
+    return future
+
+
+def _done(future: Future[Any]) -> None:
+    with _pool_lock:
+        _pending.discard(future)
+
+
+def _run(task: Any, args: tuple[Any, ...], coalesce: str) -> None:
+    if coalesce:
+        with _pool_lock:
+            _queued.discard(coalesce)
+    close_old_connections()
+    try:
+        task.apply(args=args, throw=True)
+    except Exception:  # the task records its own failure (a run is closed with the error)
+        logger.exception("background task %s failed", getattr(task, "name", task))
+    finally:
+        connection.close()
+
+
+def wait_idle(timeout: float = 30.0) -> None:
+    """Until what the pool holds has run (tests; the demo's shutdown)."""
+    with _pool_lock:
+        pending = list(_pending)
+    wait(pending, timeout=timeout)
