@@ -1001,6 +1001,12 @@ class DemoBuilder:
                 [(Role.STATISTICIAN, HOSPITAL_MO, "Медицинский статистик")],
             ),
         ]
+        # the manual's columns "Подразделение / Отделение / Служба" and "Расписание" (§3.2)
+        units = {
+            Role.DC_ADMIN: ("Центр обработки данных", "Пн–Пт 08:00–17:00"),
+            Role.MO_ADMIN: ("Отдел информационных технологий", "Пн–Пт 08:00–16:30"),
+            Role.STATISTICIAN: ("Кабинет медицинской статистики", "Пн–Пт 08:00–15:42"),
+        }
         printed: list[tuple[str, list[str]]] = []
         workplaces: list[Workplace] = []
         password = make_password(settings.DEMO_PASSWORD)  # hashed once: hashing is deliberately slow
@@ -1009,7 +1015,10 @@ class DemoBuilder:
             lines = []
             for role, mo_code, post in places:
                 mo = self.mos[mo_code]
-                workplaces.append(Workplace(user=user, mo=mo, role=role, post=post))
+                unit, schedule = units[role]
+                workplaces.append(
+                    Workplace(user=user, mo=mo, role=role, post=post, unit=unit, schedule=schedule)
+                )
                 lines.append(f"{Role(role).label} — {mo.code} {mo.name_short}")
             printed.append((username, lines))
         self.counts["пользователей"] += len(specs)

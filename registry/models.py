@@ -622,6 +622,8 @@ class Workplace(models.Model):
     mo = models.ForeignKey(Mo, verbose_name="МО", on_delete=models.PROTECT, related_name="workplaces")
     role = models.CharField("АРМ", max_length=16, choices=Role.choices)
     post = models.CharField("должность", max_length=250, blank=True)
+    unit = models.CharField("подразделение / отделение / служба", max_length=250, blank=True)
+    schedule = models.CharField("расписание", max_length=250, blank=True)
     is_active = models.BooleanField("действует", default=True)
 
     class Meta:

@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -35,6 +35,7 @@ from .services import person_identification_request
 
 IDENTIFY_ROLES = (Role.DC_ADMIN, Role.MO_ADMIN)
 NO_WORKPLACE = "У пользователя нет ни одного действующего места работы (АРМ). Обратитесь к администратору МО."
+SESSION_RETURN = "workplace_return_id"  # the workplace "Сменить МО / АРМ" was pressed in
 SESSION_EXPIRED = "Сеанс работы истёк. Войдите в систему снова."
 
 
@@ -102,7 +103,9 @@ def workplace_view(request: HttpRequest) -> HttpResponse:
         return redirect("login")
     change = request.GET.get("change") == "1" or request.POST.get("change") == "1"
     if change and request.method == "GET":
-        request.session.pop(SESSION_WORKPLACE, None)
+        current = request.session.pop(SESSION_WORKPLACE, None)
+        if current is not None:  # "Отмена" goes back to it (workplace_cancel_view)
+            request.session[SESSION_RETURN] = current
         request.session.pop(SESSION_MO, None)
     mos: dict[int, Mo] = {w.mo_id: w.mo for w in workplaces}
     default = default_workplace(request.user)
@@ -147,6 +150,19 @@ def workplace_view(request: HttpRequest) -> HttpResponse:
     return render(
         request, "registry/choose_workplace.html", {"workplaces": offered, "mo": mos[mo_id], "change": change}
     )
+
+
+@require_POST
+def workplace_cancel_view(request: HttpRequest) -> HttpResponse:
+    """ "Отмена" on the МО and АРМ forms: back to the workplace the user was in when they pressed
+    "Сменить МО / АРМ"; at login, when there is none yet, it ends the session (manual §3.2)."""
+    back = request.session.pop(SESSION_RETURN, None)
+    if request.user.is_authenticated and back is not None:
+        workplace = user_workplaces(request.user).filter(pk=back).first()
+        if workplace is not None:
+            activate_workplace(request, workplace)
+            return redirect("home")
+    return logout_view(request)
 
 
 @workplace_required()

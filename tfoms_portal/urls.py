@@ -31,6 +31,7 @@ urlpatterns = [
     path("login/", registry_views.login_view, name="login"),
     path("logout/", registry_views.logout_view, name="logout"),
     path("workplace/", registry_views.workplace_view, name="workplace"),
+    path("workplace/cancel/", registry_views.workplace_cancel_view, name="workplace_cancel"),
     path("persons/", registry_views.person_list_view, name="person_list"),
     path("persons/<int:person_id>/", registry_views.person_card_view, name="person_card"),
     path("persons/merges/", registry_fund_views.fund_merges_view, name="fund_merges"),

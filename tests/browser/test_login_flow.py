@@ -78,3 +78,24 @@ def test_wrong_password_shows_the_message(page, live_server, demo):
     page.wait_for_selector("[data-testid=login-error]")
     page.shot("wrong-password")
     assert page.inner_text("[data-testid=login-error]") == "Неверное имя пользователя или пароль."
+
+
+def test_cancel_on_the_workplace_form_returns_to_the_current_workplace(page, live_server, demo):
+    """Issue 15 item 7: "Сменить МО / АРМ" then "Отмена" keeps the ЦОД admin in their workplace."""
+    sign_in(page, live_server.url, "dc_admin")
+    page.wait_for_selector("text=Выбор МО")
+    page.click("button:has-text('Применить')")
+    page.click("label:has-text('АРМ администратора ЦОД')")
+    page.click("button:has-text('Применить')")
+    page.wait_for_selector("[data-testid=sidebar-title]")
+    page.click("text=Сменить МО / АРМ")
+    page.wait_for_selector("text=Выбор МО")
+    page.click("button:has-text('Применить')")
+    page.wait_for_selector("text=Выбор места работы (АРМ) по умолчанию")
+    assert "Расписание" in page.inner_text("table") and "Центр обработки данных" in page.inner_text("table")
+    page.shot("change")
+    page.click("[data-testid=cancel]")
+    page.wait_for_selector("[data-testid=sidebar-title]")
+    page.shot("back")
+    assert page.text_content("[data-testid=sidebar-title]") == "Действия"
+    assert "АРМ администратора ЦОД" in page.inner_text("[data-testid=current-workplace]")

@@ -213,3 +213,31 @@ def test_admin_refuses_wrong_check_digits_from_our_users(enter, dc_admin):
         {"mo": dc_admin.mo_id, "last_name": "А", "first_name": "Б", "snils": "11223344596", "post_type": "1"},
     ).content.decode()
     assert "Некорректный СНИЛС" in page
+
+
+def test_cancel_on_change_returns_to_the_current_workplace(client, mo_a, mo_b):
+    """Issue 15 item 7: "Сменить МО / АРМ" → "Отмена" keeps the user where they were (no logout)."""
+    user = UserFactory(username="multi2")
+    current = WorkplaceFactory(user=user, mo=mo_a, role=Role.MO_ADMIN, unit="Отдел ИТ", schedule="Пн–Пт")
+    WorkplaceFactory(user=user, mo=mo_b, role=Role.MO_ADMIN)
+    login(client, "multi2")
+    client.post("/workplace/", {"mo": mo_a.pk})
+    assert client.get("/").status_code == 200
+    assert "Выбор МО" in client.get("/workplace/?change=1").content.decode()
+    page = client.post("/workplace/", {"mo": mo_a.pk, "change": "1"}).content.decode()
+    for column in ("Подразделение / Отделение / Служба", "Должность", "Расписание", "Отдел ИТ", "Пн–Пт"):
+        assert column in page  # the columns of manual §3.2
+    response = client.post("/workplace/cancel/")
+    assert response.url == "/"
+    home = client.get("/")
+    assert home.status_code == 200 and home.wsgi_request.workplace == current
+
+
+def test_cancel_at_login_ends_the_session(client, mo_a, mo_b):
+    user = UserFactory(username="multi3")
+    WorkplaceFactory(user=user, mo=mo_a, role=Role.MO_ADMIN)
+    WorkplaceFactory(user=user, mo=mo_b, role=Role.MO_ADMIN)
+    login(client, "multi3")
+    assert "Выбор МО" in client.get("/workplace/").content.decode()
+    assert client.post("/workplace/cancel/").url == "/login/"
+    assert client.get("/").status_code == 302  # logged out
