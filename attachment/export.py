@@ -21,6 +21,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from registry.checkdigits import snils_is_valid
 from registry.models import Mo, Workplace
+from tfoms_portal import dates
 from tfoms_portal.formats.csv import ENCODING, CsvRow, iter_csv, row_problems
 
 from .formats.attachment_file import (
@@ -68,14 +69,10 @@ def default_period(today: dt.date) -> ExportPeriod:
 
 def parse_day(value: str | None, label: str) -> dt.date | None:
     """`YYYY-MM-DD` (the date input, the API) or `DD.MM.YYYY` (typed by hand); empty → None."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(value, pattern).date()
-        except ValueError:
-            continue
+    try:
+        return dates.parse_day(value)
+    except ValueError:
+        value = (value or "").strip()
     raise ExportRefused(
         f"Неверная дата «{value[:20]}» в поле «{label}»: ожидается ГГГГ-ММ-ДД или ДД.ММ.ГГГГ."
     )

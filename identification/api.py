@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, parser_classes
@@ -65,7 +66,7 @@ class PackageOut(serializers.Serializer):
 @api_view(["GET"])
 def packages_view(request: Request) -> Response:
     workplace = _admin_workplace(request)
-    today = dt.date.today()
+    today = timezone.localdate()
     period = Period(
         "day", _day(request, "date_from", today - dt.timedelta(days=30)), _day(request, "date_to", today)
     )

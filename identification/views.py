@@ -11,13 +11,13 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import AuditAction
 from audit.services import audit_record
 from registry.access import WorkplaceRequest, parse_id, workplace_required
 from registry.models import Role
+from tfoms_portal import dates
 
 from .models import RecordStatus
 from .selectors import MODES, RecordFilter, package_get, package_records, packages_for, period_from_params
@@ -28,10 +28,8 @@ SHOW = {"all": "Все", "answered": "С ответом", "unanswered": "Без 
 
 
 def _date(value: str | None) -> dt.date | None:
-    if not value:
-        return None
     try:
-        return parse_date(value) or dt.datetime.strptime(value, "%d.%m.%Y").date()
+        return dates.parse_day(value)
     except ValueError:
         return None
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 
+from . import clock
 from .checks import snils_control, snils_valid
 from .core import Emulator, Message
 from .ident import Person, Policy, RegisterError, parse_register, register_json
@@ -88,7 +89,7 @@ def changes_stream(
     bad = [code for code in mo_codes if not re.fullmatch(r"\d{6}", code)]
     if bad:
         raise ValueError(f"МО codes must be 6 digits: {', '.join(bad)}")
-    stream = _Stream(_Book(register), random.Random(seed), today or dt.date.today(), list(mo_codes))
+    stream = _Stream(_Book(register), random.Random(seed), today or clock.today(), list(mo_codes))
     stream.next_id = max(stream.next_id, first_new_id)
     schedule = [kind for kind, quota in _quotas(count).items() for _ in range(quota)]
     stream.rng.shuffle(schedule)

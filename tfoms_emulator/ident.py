@@ -20,6 +20,8 @@ from typing import Any, TextIO
 import dbf
 import dbfread
 
+from . import clock
+
 ENCODING = "cp866"
 LANGUAGE_BYTE = 0x65  # cp866 "Russian MS-DOS"
 # Language byte -> code page of a request; any other byte (0x00 included) is read as cp866.
@@ -190,7 +192,7 @@ class Register:
             return _error_result([NOT_FOUND])
         if person.errors:
             return _error_result(list(person.errors))
-        start, end = _period(row, today or dt.date.today())
+        start, end = _period(row, today or clock.today())
         valid = [policy for policy in person.policies if policy.valid_on(start, end)]
         if not valid:
             return _error_result([NO_POLICY])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from . import clock
 from .checks import enp_valid
 from .xmlio import text
 
@@ -64,7 +65,7 @@ def answer_prof(name: str, data: bytes, today: dt.date | None = None) -> tuple[s
     stem = f"ERR_{answered}"
     for tag, value in (
         ("VERSION", "1.0"),
-        ("DATA", (today or dt.date.today()).isoformat()),
+        ("DATA", (today or clock.today()).isoformat()),
         ("FNAME", stem),
         ("FNAME_I", answered),
     ):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from typing import NamedTuple
 
 from lxml import etree
 
+from . import clock
 from .checks import enp_valid, snils_digits, snils_valid
 from .xmlio import text
 
@@ -259,7 +259,7 @@ def dispplan(root: etree._Element, known: Known, *, this_year: int | None = None
     if enp and not enp_valid(enp):
         errors.append(Error(WRONG_VALUE, f"ENP {enp}: не соответствует ЕНП застрахованного лица"))
     year = int(text(root, "HEADER/YEAR") or "0")
-    current = this_year or dt.date.today().year
+    current = this_year or clock.today().year
     if year not in (current, current + 1):
         period = text(root, "BODY/SV_PL_MER/PERIOD")
         errors.append(Error(WRONG_VALUE, f"SV_PL_MER/PERIOD: квартал {period} вне года плана ({year})"))

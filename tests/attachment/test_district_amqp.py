@@ -349,7 +349,7 @@ def test_attachment_kinds_over_rabbitmq(mo_a, mo_b, emulator):
     from registry.models import Attachment
     from tests.factories import AttachmentFactory, PersonFactory, PolicyFactory
 
-    today = dt.date.today()
+    today = timezone.localdate()
     people = [PersonFactory(last_name=f"Кролик{n}", fund_person_id=7100000 + n) for n in range(4)]
     for person in people:
         PolicyFactory(person=person, valid_from=dt.date(2015, 1, 1))

@@ -7,13 +7,13 @@ Run with `make bench` (DATABASE_URL on PostgreSQL); BENCH_PLAN overrides the 100
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from lxml import etree
 
 from prophylaxis.models import PlanKind, PlanPerson, ProphylaxisPlan
@@ -65,7 +65,7 @@ def test_plans_against_bare_lxml(monkeypatch):
     _sites(mo)
     _fill(mo.pk, other.pk, N)
     Policy.objects.update(smo=smo)
-    plan = ProphylaxisPlan.objects.create(mo=mo, kind=PlanKind.DV1, year=dt.date.today().year)
+    plan = ProphylaxisPlan.objects.create(mo=mo, kind=PlanKind.DV1, year=timezone.localdate().year)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {PlanPerson._meta.db_table} (plan_id, person_id, quarter, smo_id, status, "

@@ -369,7 +369,7 @@ def test_unwritable_values_are_listed_with_row_and_field() -> None:
         {"FAM": "Müller", "W": 1},
         {"FAM": "Иванов", "W": 12},
         {"FAM": "x" * 11, "W": Decimal("1.5")},
-        {"FAM": "ok", "W": 1, "DR": dt.datetime(2020, 1, 1, 12, 0)},
+        {"FAM": "ok", "W": 1, "DR": dt.datetime(2020, 1, 1, 12, 0, tzinfo=dt.UTC)},
     ]
     with pytest.raises(DbfWriteError) as info:
         write_dbf(["FAM C(10)", "W N(1,0)", "DR D"], rows)

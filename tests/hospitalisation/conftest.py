@@ -101,7 +101,7 @@ def make_stay(region: Region, **overrides) -> Stay:
         subdivision=region.building,
         department=region.therapy,
         bed_profile=region.profile,
-        admitted_at=timezone.make_aware(dt.datetime(2026, 11, 25, 10, 30)),
+        admitted_at=dt.datetime(2026, 11, 25, 10, 30, tzinfo=timezone.get_current_timezone()),
         form_of_care=Stay.FormOfCare.PLANNED,
         payment=Payment.OMS,
         card_number="2026-00001",

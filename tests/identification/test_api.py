@@ -70,3 +70,20 @@ def test_another_mo_gets_404_and_the_statistician_403(enter, mo_admin_b, statist
     response = upload(client, package.file_name, response_dbf([identified(r) for r in rows]))
     assert response.status_code == 400 and "другой МО" in response.json()["detail"]
     assert api(statistician_a, enter).get("/api/v1/identification/packages/").status_code == 403
+
+
+def test_the_default_window_is_the_regions_today_not_utc(enter, mo_admin_a, package, monkeypatch):
+    """Issue 15 item 13: at 02:00 local time (21:00 UTC the day before) the default window of
+    `GET …/packages/` still holds a package formed at 01:30 local time today."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from identification.models import IdentificationPackage
+
+    local = timezone.get_current_timezone()
+    formed = dt.datetime(2027, 3, 10, 1, 30, tzinfo=local)
+    IdentificationPackage.objects.filter(pk=package.pk).update(formed_at=formed)
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2027, 3, 10, 2, 0, tzinfo=local))
+    client = api(mo_admin_a, enter)
+    assert [p["name"] for p in client.get("/api/v1/identification/packages/").json()] == [package.name]

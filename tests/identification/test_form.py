@@ -22,7 +22,7 @@ NOV = {"mode": "month", "date_from": "2026-11-01", "date_to": "2026-11-30"}
 @pytest.fixture(autouse=True)
 def formed_in_november(package):
     IdentificationPackage.objects.filter(pk=package.pk).update(
-        formed_at=timezone.make_aware(dt.datetime(2026, 11, 26, 10, 0))
+        formed_at=dt.datetime(2026, 11, 26, 10, 0, tzinfo=timezone.get_current_timezone())
     )
 
 

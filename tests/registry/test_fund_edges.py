@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from registry import checkdigits
 from registry.fund_changes import soc_status_by_age
@@ -147,7 +148,7 @@ def test_an_updated_policy_creates_no_attachment(mo_a, smos):
 
 def test_a_delete_without_its_end_before_the_start_is_refused(smos):
     person = ivanov(fund_person_id=7001)
-    begin = dt.date.today() + dt.timedelta(days=30)
+    begin = timezone.localdate() + dt.timedelta(days=30)
     PolicyFactory(person=person, smo=smos[0], enp=ENP, valid_from=begin)
     assert_rejected(
         receive("POLIS", polis_xml(operation="Delete", enp=ENP, begin=begin)), "раньше его начала"
