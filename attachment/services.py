@@ -171,4 +171,11 @@ ATTACH = Family(
 
 def person_attachment_send(*, person: Person, mo: Mo, user: Any) -> ServiceRun:
     """ "Отправить прикрепление в ТФОМС" on a person's card: one patient, at once (C4)."""
-    return family_sync_person(family=ATTACH, person_id=person.pk, mo=mo, user=user, scope=f"p{person.pk}")
+    return family_sync_person(
+        family=ATTACH,
+        person_id=person.pk,
+        mo=mo,
+        user=user,
+        scope=f"p{person.pk}",
+        scope_title=f"пациента {person.short_name}",
+    )

@@ -161,7 +161,14 @@ def plan_send(*, plan: ProphylaxisPlan, user: Any) -> SendResult:
         raise PlanRefused("В плане нет записей для отправки: все уже отправлены или приняты ТФОМС.")
     try:
         with (
-            run(SERVICE, mo=plan.mo, trigger=RunTrigger.MANUAL, user=user, scope=f"plan{plan.pk}") as opened,
+            run(
+                SERVICE,
+                mo=plan.mo,
+                trigger=RunTrigger.MANUAL,
+                user=user,
+                scope=f"plan{plan.pk}",
+                scope_title=f"плана «{plan}»",
+            ) as opened,
             transaction.atomic(),
         ):
             return _send(plan, opened, candidates, user)

@@ -78,7 +78,8 @@ def requery(persons: list[Person], today: dt.date, *, clear_id: bool = True) -> 
         person_identification_request(person=person, reason=REQUERY, mo=mo)
         if mo is None:
             warnings.append(
-                f"{person.full_name} не прикреплён(а) и не лечился(-ась) ни в одной МО: пакетная "
+                f"{person.full_name} не {person.by_sex('прикреплён', 'прикреплена')} и не "
+                f"{person.by_sex('лечился', 'лечилась')} ни в одной МО: пакетная "
                 f"идентификация МО его (её) не запросит — нужна проверка администратором ЦОД."
             )
     return warnings

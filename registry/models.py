@@ -291,6 +291,16 @@ class Person(models.Model):
         return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
 
     @property
+    def short_name(self) -> str:
+        """ "Иванов И. И." """
+        initials = " ".join(f"{p[0]}." for p in (self.first_name, self.middle_name) if p)
+        return f"{self.last_name} {initials}".strip()
+
+    def by_sex(self, male: str, female: str) -> str:
+        """The word's form for the person's sex: `person.by_sex("поставлен", "поставлена")`."""
+        return female if self.sex == Sex.FEMALE else male
+
+    @property
     def soc_status_title(self) -> str:
         """SOC_STATUS for people: the code and its name when we know it (README "Decisions")."""
         name = SOC_STATUSES.get(self.soc_status, "")

@@ -213,7 +213,8 @@ def person_identify_view(request: WorkplaceRequest, person_id: int) -> HttpRespo
     audit_record(action=AuditAction.IDENTIFY_REQUEST, request=request, obj=card.person)
     messages.success(
         request,
-        f"{card.person.full_name} поставлен(а) в очередь на идентификацию в ТФОМС: запись войдёт в ближайший "
+        f"{card.person.full_name} {card.person.by_sex('поставлен', 'поставлена')} в очередь на идентификацию "
+        f"в ТФОМС: запись войдёт в ближайший "
         f"пакет МО {workplace.mo.code} (сервис «Пакетная идентификация ТФОМС: формирование пакетов»).",
     )
     return redirect("person_card", person_id=card.person.pk)

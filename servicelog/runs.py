@@ -10,11 +10,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from registry.models import Mo
 
-from .models import LogEntry, RunResult, RunTrigger, Service, ServiceRun
+from .models import LogEntry, Package, RunResult, RunTrigger, Service, ServiceRun
 from .registry import service_jobs
 from .statuses import log_write
 
@@ -30,9 +31,10 @@ def _in_business_transaction() -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
-def _scope_label(mo: Mo | None, scope: str = "") -> str:
-    label = f"МО {mo.code}" if mo else "всего региона"
-    return f"{label} (отдельный запуск «{scope}»)" if scope else label
+def _scope_label(mo: Mo | None, scope_title: str = "") -> str:
+    """Whom a run is for, in words: "МО «590001 ГКБ № 1»", "всего региона", "пациента … (МО «…»)"."""
+    label = f"МО «{mo.code} {mo.name_short}»" if mo else "всего региона"
+    return f"{scope_title} ({label})" if scope_title else label
 
 
 def run_open(
@@ -42,9 +44,11 @@ def run_open(
     trigger: str = RunTrigger.SCHEDULE,
     user: User | None = None,
     scope: str = "",
+    scope_title: str = "",
 ) -> ServiceRun:
     """Start a run, committed at once so it is visible (and single-flight) while it works. `scope`
-    narrows the single flight and the manual timeout below the МО (e.g. one patient's send)."""
+    narrows the single flight and the manual timeout below the МО (e.g. one patient's send);
+    `scope_title` says it in words for the refusals ("пациента Иванов И. И.")."""
     if _in_business_transaction():
         raise RuntimeError("a service run is opened outside the business transaction (DESIGN §3)")
     service = Service.objects.filter(code=code).first()
@@ -56,17 +60,16 @@ def run_open(
     now = timezone.now()
     if trigger == RunTrigger.MANUAL:
         timeout = timedelta(seconds=service.manual_send_timeout_seconds)
-        last_manual = (
-            ServiceRun.objects.filter(
-                service=service, scope_key=scope_key, trigger=RunTrigger.MANUAL, started_at__gt=now - timeout
-            )
-            .order_by("-started_at")
-            .first()
+        manual = ServiceRun.objects.filter(
+            service=service, scope_key=scope_key, trigger=RunTrigger.MANUAL, started_at__gt=now - timeout
         )
+        if service.carries_packages:  # a start that had nothing to send does not use up the interval
+            manual = manual.filter(Exists(Package.objects.filter(run=OuterRef("pk"))))
+        last_manual = manual.order_by("-started_at").first()
         if last_manual is not None:
             next_at = timezone.localtime(last_manual.started_at + timeout)
             raise RunRefused(
-                f"Ручной запуск сервиса «{service.name}» для {_scope_label(mo, scope)} возможен "
+                f"Ручной запуск сервиса «{service.name}» для {_scope_label(mo, scope_title)} возможен "
                 f"не чаще одного раза "
                 f"в {service.manual_send_timeout_seconds // 60} мин.: последний ручной запуск в "
                 f"{timezone.localtime(last_manual.started_at):%H:%M}, "
@@ -89,7 +92,7 @@ def run_open(
         ).first()
         since = f" с {timezone.localtime(running.started_at):%d.%m.%Y %H:%M}" if running else ""
         raise RunRefused(
-            f"Сервис «{service.name}» уже выполняется для {_scope_label(mo, scope)}{since}. "
+            f"Сервис «{service.name}» уже выполняется для {_scope_label(mo, scope_title)}{since}. "
             f"Дождитесь завершения."
         ) from None
     who = f" ({user.get_username()})" if user else ""
@@ -155,10 +158,11 @@ def run(
     trigger: str = RunTrigger.SCHEDULE,
     user: User | None = None,
     scope: str = "",
+    scope_title: str = "",
 ) -> Iterator[ServiceRun]:
     """`with servicelog.run("tfoms_auto", mo=mo) as run:` — opened outside the business transaction,
     so a failure inside is still recorded; the exception goes on to the caller."""
-    opened = run_open(code, mo=mo, trigger=trigger, user=user, scope=scope)
+    opened = run_open(code, mo=mo, trigger=trigger, user=user, scope=scope, scope_title=scope_title)
     try:
         yield opened
     except Exception as exc:

@@ -374,14 +374,18 @@ def family_sync(
     return result
 
 
-def family_sync_person(*, family: Family, person_id: int, mo: Mo, user: Any, scope: str) -> ServiceRun:
+def family_sync_person(
+    *, family: Family, person_id: int, mo: Mo, user: Any, scope: str, scope_title: str = ""
+) -> ServiceRun:
     """One patient's packages of a family at once (a button on the person's card), in a manual run of
     its own: its timeout and single flight are per patient (`scope`), its deletes left to the МО's runs."""
     from .models import RunTrigger
     from .runs import run
 
     with (
-        run(family.service, mo=mo, trigger=RunTrigger.MANUAL, user=user, scope=scope) as opened,
+        run(
+            family.service, mo=mo, trigger=RunTrigger.MANUAL, user=user, scope=scope, scope_title=scope_title
+        ) as opened,
         transaction.atomic(),
     ):
         family_sync(run=opened, mo=mo, family=family, person_id=person_id)

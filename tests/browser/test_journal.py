@@ -35,6 +35,7 @@ def _slow_jobs(monkeypatch, seconds: float) -> None:
 def test_start_answers_at_once_and_the_runs_pane_follows_the_run(page, live_server, monkeypatch):
     mo = MoFactory(code="590001", name_short="ГКБ № 1")
     WorkplaceFactory(user=UserFactory(username="admin1"), mo=mo, role=Role.MO_ADMIN)
+    SiteFactory(mo=mo)  # the run sends its district, so a second start within the hour is refused
     _slow_jobs(monkeypatch, 1.5)
     log_in(page, live_server, "admin1")
     page.click("nav >> text=Журнал работы сервисов")
@@ -55,8 +56,10 @@ def test_start_answers_at_once_and_the_runs_pane_follows_the_run(page, live_serv
     page.shot("running")
 
     expect(page.locator("[data-testid=run-result]")).to_have_text("Успешно", timeout=20_000)
-    expect(page.locator("[data-testid=detail]")).to_contain_text("Запуск завершён: Успешно")
+    expect(page.locator("[data-testid=packages]")).to_contain_text("Участки")  # the run's package
     page.shot("finished")
+    page.click("[data-testid=tab-log]")
+    expect(page.locator("[data-testid=log]")).to_contain_text("Запуск завершён: Успешно")
     assert page.evaluate("window.notReloaded") is True  # panes changed, the page was never reloaded
     assert "Запуск сервиса: вручную (admin1)" in page.inner_text("[data-testid=log]")
     run = ServiceRun.objects.get()
@@ -65,7 +68,10 @@ def test_start_answers_at_once_and_the_runs_pane_follows_the_run(page, live_serv
     page.click("[data-testid=start]")
     page.wait_for_selector("[data-testid=notice].error")
     page.shot("refused")
-    assert "не чаще одного раза в 60 мин" in page.inner_text("[data-testid=notice]")
+    assert (
+        "Ручной запуск сервиса «Сервис автоматизированного взаимодействия с ТФОМС» для МО «590001 ГКБ № 1» "
+        "возможен не чаще одного раза в 60 мин." in page.inner_text("[data-testid=notice]")
+    )
 
 
 def test_started_service_sends_districts_and_the_fund_accepts_them(page, live_server, fund_in_process):

@@ -130,7 +130,8 @@ def test_identify_button_queues_the_person(enter, mo_admin_a, package):
     assert 'data-testid="identify"' in html and 'data-testid="identification-history"' in html
     assert package.name in html  # the history (B7)
     html = client.post(f"/persons/{person.pk}/identify/", follow=True).content.decode()
-    assert "поставлен(а) в очередь на идентификацию" in html
+    word = "поставлена" if person.sex == 2 else "поставлен"  # the form of the person's sex (issue 15)
+    assert f"{person.full_name} {word} в очередь на идентификацию" in html and "(а)" not in html
     person.refresh_from_db()
     assert person.identification_request_reason == Person.IdentificationReason.MANUAL
     assert person.identification_request_mo == mo_admin_a.mo

@@ -101,6 +101,9 @@ def test_manual_start_runs_for_own_mo_and_is_audited(enter, mo_admin_a):
 
 
 def test_second_manual_start_within_the_hour_is_refused_with_a_message(enter, mo_admin_a):
+    from tests.factories import SiteFactory
+
+    SiteFactory(mo=mo_admin_a.mo)  # the first start sends something
     client = enter(mo_admin_a)
     client.post("/journal/tfoms_auto/start/")
     page = client.post("/journal/tfoms_auto/start/", follow=True).content.decode()

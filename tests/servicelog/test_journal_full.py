@@ -347,6 +347,9 @@ def test_api_actions(enter, mo_admin_a, world):
     assert client.post(f"/api/v1/servicelog/packages/{failed}/resend/").status_code == 409
     client.post(f"/api/v1/servicelog/packages/{failed}/do-not-send/", {"value": False}, format="json")
     assert client.post(f"/api/v1/servicelog/packages/{failed}/resend/").json()["status"] == S.FORMED
+    from tests.factories import SiteFactory
+
+    SiteFactory(mo=mo_admin_a.mo)  # the start sends a district: the next one within the hour is refused
     started = client.post("/api/v1/servicelog/services/tfoms_auto/start/")
     assert started.status_code == 202 and started.json()["mo"] == "590001"
     assert (
