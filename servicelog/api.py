@@ -8,7 +8,7 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -91,7 +91,7 @@ class RunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         workplace = api_workplace(self.request)
         code = self.request.query_params.get("service", "")
         if not code:
-            raise Http404("Укажите сервис: ?service=код")
+            raise ValidationError({"service": "Укажите сервис: ?service=код (например, tfoms_auto)."})
         runs = journal_runs(workplace=workplace, service=service_get(workplace, code))
         mo = self.request.query_params.get("mo", "")
         return runs.filter(mo__code=mo) if mo else runs

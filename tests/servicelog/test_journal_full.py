@@ -328,6 +328,8 @@ def test_api_lists_and_detail(enter, mo_admin_a, world):
     services = client.get("/api/v1/servicelog/services/").json()
     assert "tfoms_auto" in {s["code"] for s in services}
     runs = client.get("/api/v1/servicelog/runs/", {"service": "tfoms_auto"}).json()["results"]
+    no_service = client.get("/api/v1/servicelog/runs/")  # issue 15 item 15: a 400 that says what to add
+    assert no_service.status_code == 400 and "Укажите сервис" in str(no_service.json()["service"])
     assert [(r["id"], r["packages_total"], r["packages_with_errors"]) for r in runs] == [
         (world["run_a"].pk, 4, 2)
     ]
