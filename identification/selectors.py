@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from registry.access import get_scoped_or_404, scope
 from registry.models import Person, Workplace
+from tfoms_portal.search import contains_like, starts_like
 
 from .models import IdentificationPackage, IdentificationRecord, RecordStatus
 
@@ -97,22 +98,18 @@ def package_records(
 ) -> QuerySet[IdentificationRecord]:
     records = package.records.select_related("person", "treatment_case")
     for part, field in zip(search.patient.split(), ("last_name", "first_name", "middle_name"), strict=False):
-        variants = {part, part.capitalize(), part.upper(), part.lower()}
-        condition = Q()
-        for variant in variants:
-            condition |= Q(**{f"person__{field}__startswith": variant})
-        records = records.filter(condition)
+        records = records.filter(starts_like(f"person__{field}", part))
     if search.period:
         records = records.filter(period_from__lte=search.period, period_to__gte=search.period)
     if search.case:
         records = records.filter(treatment_case__number__contains=search.case)
     if search.status:
         records = records.filter(status=search.status)
-    if search.errors:
-        records = records.filter(error_codes__icontains=search.errors)
+    if search.errors:  # the codes as the column shows them (Р02): error_text holds "Р02=…" for each
+        records = records.filter(contains_like("error_text", search.errors))
     if search.result:
         records = records.filter(
-            Q(error_text__icontains=search.result) | Q(response_row__icontains=search.result)
+            contains_like("error_text", search.result) | Q(response_row__icontains=search.result)
         )
     return records.order_by("row_number", "id")
 

@@ -7,9 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from registry.access import get_scoped_or_404, scope
+from tfoms_portal.search import starts_like
 
 from . import checkdigits
 from .models import (
@@ -36,21 +37,12 @@ class PersonQuery:
         return not (self.fio or self.birth_date or self.enp or self.snils)
 
 
-def _starts_with_any_case(field_name: str, prefix: str) -> Q:
-    """Case-insensitive prefix match for Cyrillic too: SQLite folds only ASCII, so the usual casings
-    of a name (Иванов, ИВАНОВ, иванов) are tried as well; PostgreSQL's ILIKE covers the rest."""
-    condition = Q(**{f"{field_name}__istartswith": prefix})
-    for variant in {prefix.capitalize(), prefix.upper(), prefix.lower()}:
-        condition |= Q(**{f"{field_name}__startswith": variant})
-    return condition
-
-
 def person_search(*, workplace: Workplace | None, query: PersonQuery) -> QuerySet[Person]:
     """Persons of the viewer's МО matching every given criterion; ФИО parts match from the start."""
     persons = scope(Person.objects.all(), workplace)
     parts = query.fio.split()
     for lookup, part in zip(("last_name", "first_name", "middle_name"), parts, strict=False):
-        persons = persons.filter(_starts_with_any_case(lookup, part))
+        persons = persons.filter(starts_like(lookup, part))
     if query.birth_date:
         persons = persons.filter(birth_date=query.birth_date)
     if query.enp:

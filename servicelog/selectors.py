@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from registry.access import get_scoped_or_404, parse_id, scope
 from registry.models import Mo, Role, Workplace
+from tfoms_portal.search import contains_like, starts_like
 
 from .models import ERROR_STATUSES, AuditEvent, LogEntry, Package, PackageStatus, Service, ServiceRun
 
@@ -170,9 +171,9 @@ def package_search(*, workplace: Workplace | None, filters: PackageFilter) -> Qu
         elif len(digits) == 11 and not any(ch.isalpha() for ch in filters.person):
             packages = packages.filter(snils=digits)
         else:
-            packages = packages.filter(fio__startswith=filters.person.upper())
+            packages = packages.filter(starts_like("fio", filters.person))
     if filters.text:
-        packages = packages.filter(result__icontains=filters.text)
+        packages = packages.filter(contains_like("result", filters.text))
     return packages.select_related("mo", "service", "run").order_by("-created_at", "-id")
 
 

@@ -10,7 +10,12 @@ class TfomsPortalConfig(AppConfig):
     verbose_name = "Портал ТФОМС"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from . import checks  # noqa: F401  (registers the checks)
+        from .search import register_sqlite_fold
+
+        connection_created.connect(register_sqlite_fold)
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

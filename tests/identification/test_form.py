@@ -13,7 +13,7 @@ from registry.models import Person
 from servicelog.models import AuditAction, AuditEvent
 from tests.factories import CaseFactory
 
-from .conftest import identified, request_rows, response_dbf
+from .conftest import identified, refused, request_rows, response_dbf
 
 pytestmark = pytest.mark.django_db
 NOV = {"mode": "month", "date_from": "2026-11-01", "date_to": "2026-11-30"}
@@ -174,3 +174,15 @@ def test_delete_requeues_the_waiting_and_the_next_name_does_not_collide(
     IdentificationPackage.objects.create(name="590001_26112026_2", mo=mo_a, formed_at=timezone.now())
     (again,) = ident_packages_form(run=None, mo=mo_a, today=dt.date(2026, 11, 26))
     assert again.name == "590001_26112026_3" and again.records.count() == 3
+
+
+def test_cyrillic_error_codes_are_found_as_shown(enter, mo_admin_a, package):
+    """Issue 15 item 4: "Ошибки" finds Р02 (a Cyrillic Р, as the column shows it)."""
+    client = enter(mo_admin_a)
+    rows = request_rows(package)
+    upload = io.BytesIO(response_dbf([refused(rows[0], "Р02")]))
+    upload.name = package.file_name
+    client.post("/identification/upload/", {"file": upload, **NOV})
+    html = page(client, package=package.pk, q_errors="р02")
+    records = html[html.index('data-testid="records"') :]
+    assert records.count("<tr data-status=") == 1 and "Р02" in records
