@@ -13,6 +13,7 @@ class AuditAction(models.TextChoices):
     LOGIN_REFUSED = "login_refused", "Вход отклонён"
     WORKPLACE_CHOSEN = "workplace", "Выбор места работы"
     TOKEN_ISSUED = "token", "Выдача токена API"
+    TOKEN_REVOKED = "token_revoked", "Отзыв токена API"
     PERSON_VIEWED = "person_view", "Просмотр карточки человека"
     PACKAGE_DATA_VIEWED = "package_view", "Просмотр персональных данных пакета"
     DOWNLOAD = "download", "Скачивание файла"

@@ -172,7 +172,11 @@ class HasWorkplace(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
-        workplace = session_workplace(request._request) or default_workplace(request.user)
+        bound = getattr(request.auth, "workplace", None)  # an API token acts in its own workplace
+        if bound is not None:
+            workplace = bound if bound.is_active and bound.mo.is_active else None
+        else:
+            workplace = session_workplace(request._request) or default_workplace(request.user)
         request._request.workplace = workplace  # type: ignore[attr-defined]
         return workplace is not None
 

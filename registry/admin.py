@@ -155,3 +155,37 @@ class WorkplaceAdmin(admin.ModelAdmin):
 @admin.register(models.UserProfile)
 class UserProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "default_workplace"]
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """The ЦОД admin sees live API tokens (never the token itself: only its hash is kept) and revokes
+    one by deleting it."""
+
+    list_display = ("key", "username", "workplace", "issued", "expires")
+    list_select_related = ("user", "workplace__mo")
+    search_fields = ("token_key", "user__username")
+    readonly_fields = ("key", "username", "workplace", "issued", "expires")
+    fields = readonly_fields
+
+    @admin.display(description="начало токена", ordering="token_key")
+    def key(self, token: models.ApiToken) -> str:
+        return f"{token.token_key}…"
+
+    @admin.display(description="пользователь", ordering="user__username")
+    def username(self, token: models.ApiToken) -> str:
+        return token.user.get_username()
+
+    @admin.display(description="выдан", ordering="created")
+    def issued(self, token: models.ApiToken) -> Any:
+        return token.created
+
+    @admin.display(description="действует до", ordering="expiry")
+    def expires(self, token: models.ApiToken) -> Any:
+        return token.expiry
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tokens come from POST /api/v1/auth/token/, with the user's password
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

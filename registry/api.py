@@ -5,21 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
-from rest_framework.authtoken.models import Token
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from registry.access import api_workplace, default_workplace, parse_id
+from registry.access import api_workplace, parse_id
 
-from .auth import login_check
-from .forms import LoginForm, PersonSearchForm
+from .forms import PersonSearchForm
 from .models import Person
 from .selectors import PersonQuery, person_card, person_search
 from .serializers import PersonCardSerializer, PersonSerializer
@@ -55,30 +50,3 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         card = person_card(workplace=api_workplace(request), person_id=person_id)
         audit_record(action=AuditAction.PERSON_VIEWED, request=request._request, obj=card.person)
         return Response(PersonCardSerializer(card).data)
-
-
-@extend_schema(
-    request=inline_serializer(
-        "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
-    ),
-    responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
-)
-@api_view(["POST"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-def token_view(request: Request) -> Response:
-    """{username, password} → {"token": …}; the API then acts in the user's default workplace."""
-    form = LoginForm(request.data if isinstance(request.data, dict) else {})
-    if not form.is_valid():
-        return Response({"detail": "Введите имя пользователя и пароль.", "errors": form.errors}, status=400)
-    result = login_check(request._request, **form.cleaned_data)
-    if result.user is None:
-        return Response({"detail": result.error}, status=400)
-    if default_workplace(result.user) is None:
-        return Response(
-            {"detail": "Не выбрано место работы (АРМ) по умолчанию: войдите в портал и выберите его."},
-            status=400,
-        )
-    token, _ = Token.objects.get_or_create(user=result.user)
-    audit_record(action=AuditAction.TOKEN_ISSUED, request=request._request, user=result.user)
-    return Response({"token": token.key})

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from knox.models import AbstractAuthToken
 
 from . import checkdigits
 
@@ -669,3 +670,19 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class ApiToken(AbstractAuthToken):
+    """A token of the API (django-rest-knox: stored as a hash, with an expiry, revocable) bound to the
+    workplace it acts in, so a call never depends on an earlier browser login (issue 15 item 12)."""
+
+    workplace = models.ForeignKey(
+        Workplace, verbose_name="место работы", on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "токен API"
+        verbose_name_plural = "токены API"
+
+    def __str__(self) -> str:
+        return f"{self.token_key}… ({self.user})"  # never the digest or the token

@@ -13,6 +13,7 @@ from prophylaxis import api as prophylaxis_api
 from prophylaxis import plan_api
 from registry import api as registry_api
 from registry import fund_views as registry_fund_views
+from registry import tokens as registry_tokens
 from registry import views as registry_views
 from servicelog import api as servicelog_api
 from servicelog import metrics as servicelog_metrics
@@ -50,7 +51,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", servicelog_metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
-    path("api/v1/auth/token/", registry_api.token_view, name="api_token"),
+    path("api/v1/auth/token/", registry_tokens.token_view, name="api_token"),
+    path("api/v1/auth/tokens/", registry_tokens.tokens_view, name="api_tokens"),
+    path("api/v1/auth/tokens/<str:key>/", registry_tokens.token_revoke_view, name="api_token_revoke"),
+    path("api/v1/auth/logout/", registry_tokens.logout_view, name="api_logout"),
+    path("api/v1/me/", registry_tokens.me_view, name="api_me"),
     path("api/v1/dispensary/cards/", prophylaxis_api.cards_view, name="api_dispensary_cards"),
     path("api/v1/hospitalisation/referrals/", hospitalisation_api.referrals_view, name="api_referrals"),
     path("api/v1/hospitalisation/stays/", hospitalisation_api.stays_view, name="api_stays"),

@@ -167,11 +167,12 @@ def test_api_without_credentials_is_refused(ivanov):
     assert APIClient().get("/api/v1/persons/").status_code in (401, 403)
 
 
-def test_api_without_default_workplace_is_refused(mo_admin_a):
+def test_api_token_straight_after_setup_without_a_browser_login(mo_admin_a):
+    """Issue 15 item 12: one workplace is enough; no default chosen in the browser is needed."""
     response = APIClient().post(
         "/api/v1/auth/token/", {"username": "mo_admin_a", "password": "secret-pass-1"}, format="json"
     )
-    assert response.status_code == 400 and "по умолчанию" in response.json()["detail"]
+    assert response.status_code == 200 and response.json()["workplace"]["id"] == mo_admin_a.pk
 
 
 def test_openapi_schema_and_docs(enter, mo_admin_a):
