@@ -88,7 +88,7 @@ def packages_purge_bodies(*, older_than_days: int | None = None) -> int:
 
 # --- a person's decisions on packages (E4, E5) ----------------------------------------------------
 
-DO_NOT_SEND_APPLIES = (S.FORMED, S.SEND_ERROR, S.REJECTED_BY_FUND)
+NOT_YET_SENT = (S.FORMED, S.SEND_ERROR, S.FORM_ERROR)
 RESENDABLE = (S.SEND_ERROR, S.REJECTED_BY_FUND)
 
 
@@ -107,14 +107,15 @@ def package_do_not_send(*, package: Package, value: bool, user: User | None, rea
     if value:
         if package.do_not_send:
             raise PackageActionRefused("Запрет отправки уже установлен.")
-        if package.direction != "out" or package.status not in DO_NOT_SEND_APPLIES:
+        if package.direction != "out":
             raise PackageActionRefused(
-                f"Запрет отправки ставится только на неотправленный или отклонённый пакет, "
-                f"а этот пакет в статусе «{package.get_status_display()}»."
+                "Запрет отправки ставится только на пакет МО, а этот пакет получен от ТФОМС."
             )
         package.do_not_send, package.do_not_send_by, package.do_not_send_at = True, user, timezone.now()
         package.do_not_send_reason = reason[:500]
         message = f"Установлен запрет отправки ({_who(user)})" + (f": {reason}" if reason else "")
+        if package.status not in NOT_YET_SENT:  # it only ever stops a future send (§4.6.3)
+            message += ". Пакет уже передан в ТФОМС: запрет действует на повторные отправки"
     else:
         if not package.do_not_send:
             raise PackageActionRefused("Запрета отправки у пакета нет.")

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--duplicate-ratio", type=float, default=0.0, help="share answered twice")
     serve.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     serve.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
+    serve.add_argument(
+        "--fault-mo", action="append", default=[], help="faults for this МО's packages only (repeatable)"
+    )
     serve.add_argument("--prefetch", type=int, default=10, help="unacked messages at a time")
     serve.add_argument("--root", type=Path, default=None, help="where the XSD paths start (repository root)")
 
@@ -110,7 +113,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def _serve(args: argparse.Namespace, queues: Queues) -> int:
     try:
-        faults = Faults(args.reject_ratio, args.drop_ratio, args.duplicate_ratio, args.delay, args.seed)
+        faults = Faults(
+            args.reject_ratio,
+            args.drop_ratio,
+            args.duplicate_ratio,
+            args.delay,
+            args.seed,
+            mo_codes=frozenset(args.fault_mo),
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

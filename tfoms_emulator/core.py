@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -111,6 +112,9 @@ class Queues:
         return (*self.all(), self.iszl_request, self.iszl_reply)
 
 
+_CODE_MO = re.compile(rb"<CODE_MO>\s*(\d{6})\s*</CODE_MO>")
+
+
 @dataclass(frozen=True)
 class Faults:
     """Faults injected into answers; the same seed and the same messages give the same faults."""
@@ -120,6 +124,9 @@ class Faults:
     duplicate_ratio: float = 0.0  # publish the answer twice, each copy with its own AMQP message_id
     delay_seconds: float = 0.0  # applied by the AMQP server loop before publishing, not by handle()
     seed: int = 0
+    # Only the packages of these МО (their CODE_MO) get the faults; empty: every package (the demo
+    # shows failures for its second МО only, so the others read cleanly).
+    mo_codes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("reject_ratio", "drop_ratio", "duplicate_ratio"):
@@ -249,7 +256,7 @@ class Emulator:
             if queue == self.queues.from_mis_answer or package_type == ANSWER_TYPE:
                 return self._record_answer(package_type, message_id, properties, body)
 
-            reject, drop, duplicate = [self._rng.random() < ratio for ratio in self._ratios()]
+            reject, drop, duplicate = [self._rng.random() < ratio for ratio in self._ratios(body)]
             outcome = Outcome(package_type, message_id)
             cached = self._seen.get(message_id) if message_id else None
             if cached is not None:
@@ -290,8 +297,12 @@ class Emulator:
             self.pushed.append(message)
         return message
 
-    def _ratios(self) -> tuple[float, float, float]:
+    def _ratios(self, body: bytes = b"") -> tuple[float, float, float]:
         faults = self._faults
+        if faults.mo_codes:
+            found = _CODE_MO.search(body)
+            if found is None or found.group(1).decode() not in faults.mo_codes:
+                return 0.0, 0.0, 0.0
         return faults.reject_ratio, faults.drop_ratio, faults.duplicate_ratio
 
     def _remember(self, seen: OrderedDict[str, _T], message_id: str, entry: _T) -> None:

@@ -203,6 +203,11 @@ TFOMS_DEMO_CHANGES_FIRST_SECONDS = env.float("TFOMS_DEMO_CHANGES_FIRST_SECONDS",
 TFOMS_DEMO_CHANGES_FIRST = env.int("TFOMS_DEMO_CHANGES_FIRST", default=60)
 TFOMS_DEMO_CHANGES_EACH = env.int("TFOMS_DEMO_CHANGES_EACH", default=5)
 TFOMS_DEMO_CHANGES_EVERY_SECONDS = env.float("TFOMS_DEMO_CHANGES_EVERY_SECONDS", default=300)
+# The demo's fund refuses or leaves unanswered a share of one МО's packages, so "Отправить повторно"
+# and "Не отправлять повторно" can be tried (issue 15 item 3); empty TFOMS_DEMO_FAULT_MO: none.
+TFOMS_DEMO_FAULT_MO = env.list("TFOMS_DEMO_FAULT_MO", default=["590002"])
+TFOMS_DEMO_REJECT_SHARE = env.float("TFOMS_DEMO_REJECT_SHARE", default=0.15)
+TFOMS_DEMO_UNANSWERED_SHARE = env.float("TFOMS_DEMO_UNANSWERED_SHARE", default=0.1)
 TFOMS_APP_ID = env.str("TFOMS_APP_ID", default="TfomsPortal")
 # Queue names (DESIGN §3, formats §2.2) and a prefix for all of them (isolates test runs).
 TFOMS_QUEUE_PREFIX = env.str("TFOMS_QUEUE_PREFIX", default="")
@@ -308,6 +313,9 @@ REST_FRAMEWORK = {
 }
 # API tokens (django-rest-knox): hashed in the database, expiring, revocable; `Authorization: Token …`.
 KNOX_TOKEN_MODEL = "registry.ApiToken"
+# knox's own migrations create its AuthToken table even when the model is swapped for ours; an unused
+# table holding a key to auth_user would only stop flushes (TRUNCATE) and confuse readers.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "TOKEN_TTL": dt.timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=10)),
     "AUTH_HEADER_PREFIX": "Token",

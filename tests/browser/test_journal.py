@@ -187,3 +187,13 @@ def test_status_filter_and_do_not_send_toggle(page, live_server):
     page.wait_for_selector(".messages li")
     assert "Запрет отправки снят" in page.inner_text(".messages")
     assert Package.objects.filter(do_not_send=True).count() == 0
+
+    # an accepted package can carry the flag too: it stops only a future send (§4.6.3)
+    page.select_option("[data-testid=status-filter]", "accepted")
+    expect(page.locator("[data-testid=packages] tbody tr")).to_have_count(1)
+    page.locator("[data-testid=packages] tbody tr [data-testid=do-not-send]").click()
+    page.wait_for_selector(".messages li")
+    assert "Запрет отправки установлен" in page.inner_text(".messages")
+    accepted = Package.objects.get(status="accepted")
+    assert accepted.do_not_send
+    page.shot("accepted-flagged")

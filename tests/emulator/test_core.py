@@ -231,6 +231,18 @@ def test_reject_answers_999_without_applying_and_is_not_remembered(emulator):
     assert send(emulator, district("Insert", 7), mid)["result"] == "OK"  # a resend may succeed
 
 
+def test_faults_of_one_mo_leave_the_others_alone(emulator):
+    """The demo's second МО sees refusals and lost answers; the others read cleanly (issue 15 item 3)."""
+    emulator.faults = Faults(reject_ratio=1.0, mo_codes=frozenset({"590002"}))
+    assert send(emulator, district("Insert", 7, code_mo="590001"))["result"] == "OK"
+    assert send(emulator, district("Insert", 7, code_mo="590002"))["errors"] == [
+        (999, "Отказ ТФОМС (имитация)")
+    ]
+    emulator.faults = Faults(drop_ratio=1.0, mo_codes=frozenset({"590002"}))
+    assert emulator.handle("DISTRICT", props(message_id()), district("Insert", 8, code_mo="590002")) == []
+    assert len(emulator.handle("DISTRICT", props(message_id()), district("Insert", 8))) == 1
+
+
 def test_drop_applies_but_answers_nothing_and_a_resend_gets_the_answer(emulator):
     emulator.faults = Faults(drop_ratio=1.0)
     mid = message_id()

@@ -112,12 +112,14 @@ def test_status_filter(enter, mo_admin_a, world):
     assert html.count('data-package="') == 1 and f'data-package="{world["failed"].pk}"' in html
 
 
-def test_only_the_applicable_do_not_send_button_is_enabled(enter, mo_admin_a, world):
+def test_do_not_send_is_offered_for_every_outbound_package(enter, mo_admin_a, world):
+    """§4.6.3 (issue 15 item 3): the flag only ever stops a future send, so an accepted package can
+    carry it too; the button is never greyed out."""
     html = journal(enter(mo_admin_a), world["run_a"])
     accepted_row = html[html.index(f'data-package="{world["ok"].pk}"') :].split("</tr>")[0]
     failed_row = html[html.index(f'data-package="{world["failed"].pk}"') :].split("</tr>")[0]
-    assert 'data-testid="do-not-send" disabled' in accepted_row
-    assert 'data-testid="do-not-send" >' in failed_row or 'data-testid="do-not-send">' in failed_row
+    for row in (accepted_row, failed_row):
+        assert 'data-testid="do-not-send">' in row and "disabled>Не отправлять" not in row
 
 
 def test_do_not_send_set_and_cleared_with_log_and_audit(enter, mo_admin_a, world):
@@ -143,7 +145,13 @@ def test_do_not_send_set_and_cleared_with_log_and_audit(enter, mo_admin_a, world
     )
     assert AuditEvent.objects.filter(action=AuditAction.DO_NOT_SEND, object_id=str(failed.pk)).count() == 2
     page = client.post(f"/journal/packages/{world['ok'].pk}/do-not-send/", {"value": "1"}, follow=True)
-    assert "ставится только на неотправленный или отклонённый пакет" in page.content.decode()
+    assert "Запрет отправки установлен." in page.content.decode()
+    ok = world["ok"]
+    ok.refresh_from_db()
+    assert ok.do_not_send and ok.status == S.ACCEPTED  # nothing else about it changed
+    assert ok.log.filter(
+        message__endswith="Пакет уже передан в ТФОМС: запрет действует на повторные отправки"
+    ).exists()
 
 
 def test_resend_single_and_bulk_as_new_attempts(enter, mo_admin_a, world):

@@ -85,6 +85,19 @@ def _fund_changes() -> None:
         time.sleep(settings.TFOMS_DEMO_CHANGES_EVERY_SECONDS)
 
 
+def _demo_faults() -> None:
+    """The built-in fund refuses and leaves unanswered a share of one МО's packages (settings)."""
+    import tfoms_emulator
+
+    if settings.TFOMS_DEMO_FAULT_MO:
+        tfoms_emulator.default_emulator().faults = tfoms_emulator.Faults(
+            reject_ratio=settings.TFOMS_DEMO_REJECT_SHARE,
+            drop_ratio=settings.TFOMS_DEMO_UNANSWERED_SHARE,
+            seed=1,
+            mo_codes=frozenset(settings.TFOMS_DEMO_FAULT_MO),
+        )
+
+
 class Command(RunserverCommand):
     help = "Портал на встроенном сервере с планировщиком задач в том же процессе (демо)."
 
@@ -94,6 +107,7 @@ class Command(RunserverCommand):
             DemoScheduler().start()
             threading.Thread(target=_consume, name="demo-consumer", daemon=True).start()
             if not settings.TFOMS_AMQP_URL:  # the built-in fund also answers identification files
+                _demo_faults()
                 threading.Thread(target=_answer_identification, name="demo-fund-files", daemon=True).start()
                 threading.Thread(target=_fund_changes, name="demo-fund-changes", daemon=True).start()
         super().inner_run(*args, **options)
