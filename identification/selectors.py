@@ -11,7 +11,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from registry.access import get_scoped_or_404, scope
-from registry.models import Person, Workplace
+from registry.models import Person, Smo, Workplace
+from registry.selectors import nsi_names
 from tfoms_portal.search import contains_like, starts_like
 
 from .models import IdentificationPackage, IdentificationRecord, RecordStatus
@@ -129,3 +130,45 @@ def person_history_section(person: Person, workplace: Workplace | None) -> dict[
     for record in history:
         record.source_display = labels.get(record.source, record.source)  # type: ignore[attr-defined]
     return {"history": history}
+
+
+def with_results(records: list[IdentificationRecord]) -> list[IdentificationRecord]:
+    """Each record with `result_text`: the fund's answer in words — the СМО by name, the policy's kind
+    (F008), series and number of an old-style one or the ЕНП, its dates as ДД.ММ.ГГГГ (issue 15 item 4)."""
+    rows = [r.response_row for r in records if r.response_row and not r.error_text]
+    smos = dict(
+        Smo.objects.filter(code__in={str(row.get("RQ") or "").strip() for row in rows}).values_list(
+            "code", "name_short"
+        )
+    )
+    kinds = nsi_names("F008") if rows else {}
+    for record in records:
+        record.result_text = record.error_text or (  # type: ignore[attr-defined]
+            _result_text(record.response_row, smos, kinds) if record.response_row else ""
+        )
+    return records
+
+
+def _result_text(row: dict[str, Any], smos: dict[str, str], kinds: dict[str, str]) -> str:
+    def value(key: str) -> str:
+        return str(row.get(key) or "").strip()
+
+    smo_code = value("RQ")
+    parts = [f"СМО: {smos.get(smo_code, 'неизвестная')} ({smo_code})" if smo_code else ""]
+    kind = value("ROPDOC")
+    parts.append(f"полис: {kinds.get(kind, kind)}" if kind else "")
+    if value("RSPOL") or value("RNPOL"):
+        parts.append(f"серия {value('RSPOL') or '—'} № {value('RNPOL') or '—'}")
+    parts.append(f"ЕНП {value('RENP')}" if value("RENP") else "")
+    begin, end = _day(value("RDBEG")), _day(value("RDEND"))
+    if begin or end:
+        parts.append(f"действует с {begin or '—'}" + (f" по {end}" if end else ""))
+    return "; ".join(part for part in parts if part)
+
+
+def _day(text: str) -> str:
+    """A DBF date as the fund wrote it (ГГГГ-ММ-ДД or ГГГГММДД) as ДД.ММ.ГГГГ; anything else as it is."""
+    digits = text.replace("-", "")
+    if len(digits) == 8 and digits.isdigit():
+        return f"{digits[6:8]}.{digits[4:6]}.{digits[:4]}"
+    return text

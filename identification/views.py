@@ -20,11 +20,20 @@ from registry.models import Role
 from tfoms_portal import dates
 
 from .models import RecordStatus
-from .selectors import MODES, RecordFilter, package_get, package_records, packages_for, period_from_params
+from .selectors import (
+    MODES,
+    RecordFilter,
+    package_get,
+    package_records,
+    packages_for,
+    period_from_params,
+    with_results,
+)
 from .services import ResponseRefused, identification_package_delete, identification_response_load
 
 ROLES = (Role.DC_ADMIN, Role.MO_ADMIN)  # §4.3.1
 SHOW = {"all": "Все", "answered": "С ответом", "unanswered": "Без ответа"}
+SEARCHES = ("q_patient", "q_period", "q_case", "q_status", "q_errors", "q_result")
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -34,11 +43,14 @@ def _date(value: str | None) -> dt.date | None:
         return None
 
 
+KEPT = ("mode", "date_from", "date_to", "show", "package", *SEARCHES)  # what every action keeps
+
+
 def _back(request: WorkplaceRequest, **extra: Any) -> str:
-    """Back to the form with the same period and selection."""
-    keep = {k: v for k, v in request.POST.items() if k in ("mode", "date_from", "date_to", "show", "package")}
+    """Back to the form as the user left it: period, "Показать", selection and column searches."""
+    keep = {k: v for k, v in request.POST.items() if k in KEPT and v}
     keep.update({k: v for k, v in extra.items() if v is not None})
-    return f"{reverse('identification')}?{urlencode(keep)}"
+    return f"{reverse('identification')}?{urlencode({k: v for k, v in keep.items() if v})}"
 
 
 @require_GET
@@ -67,8 +79,18 @@ def identification_view(request: WorkplaceRequest) -> HttpResponse:
     package_id = parse_id(params.get("package"))
     if package_id is not None:
         selected = package_get(workplace=request.workplace, package_id=package_id)
-        records = list(package_records(package=selected, search=search)[:1000])
+        records = with_results(list(package_records(package=selected, search=search)[:1000]))
+    searches = {key: params[key] for key in SEARCHES if params.get(key)}
+    kept = {
+        "mode": period.mode,
+        "date_from": period.date_from.isoformat(),
+        "date_to": period.date_to.isoformat(),
+        "show": show,
+        **({"package": str(selected.pk)} if selected else {}),
+        **searches,
+    }
     context = {
+        "kept": kept,
         "period": period,
         "modes": MODES,
         "show": show,
@@ -78,9 +100,9 @@ def identification_view(request: WorkplaceRequest) -> HttpResponse:
         "records": records,
         "search": search,
         "statuses": RecordStatus.choices,
-        "query": urlencode(
-            {"mode": period.mode, "date_from": period.date_from, "date_to": period.date_to, "show": show}
-        ),
+        # the packages' links: the period and "Показать", the searches too (they are of the records)
+        "query": urlencode({k: v for k, v in kept.items() if k != "package"}),
+        "here": urlencode(kept),
     }
     return render(request, "identification/form.html", context)
 

@@ -73,6 +73,14 @@ def test_download_answer_upload(page, live_server, settings, tmp_path):
     page.click(f"[data-testid=packages] >> text={package.name}")
     page.wait_for_selector("[data-testid=records]")
     page.shot("package")
+    left = page.locator("[data-testid=packages]").bounding_box()
+    right = page.locator("[data-testid=records]").bounding_box()
+    assert left and right and right["x"] >= left["x"] + left["width"]  # §4.3.2: left and right
+    assert abs(right["y"] - left["y"]) < 5
+    # a column search typed before the upload is still there after it, with the package selected
+    page.fill("tr.column-search input[name=q_patient]", "Изв")
+    page.click("[data-testid=records] button:has-text('Найти')")
+    page.wait_for_url("**q_patient=**")
     assert "Ответ не загружен" in page.inner_text("[data-testid=packages]")
     with page.expect_download() as download_info:
         page.click("[data-testid=download]")
@@ -89,9 +97,27 @@ def test_download_answer_upload(page, live_server, settings, tmp_path):
     page.wait_for_selector(".messages li")
     page.shot("loaded")
     assert "идентифицировано 1, не идентифицировано 1" in page.inner_text(".messages")
-    page.click(f"[data-testid=packages] >> text={package.name}")
+    assert (
+        page.input_value("tr.column-search input[name=q_patient]") == "Изв"
+    )  # the search survived the upload
+    assert page.locator(f"[data-testid=packages] tr.selected[data-package='{package.name}']").count() == 1
+    records = page.inner_text("[data-testid=records]")
+    assert "Известнов" in records and "Неизвестнов" not in records  # still filtered
+    page.select_option("[data-testid=show]", "answered")  # "Показать" keeps the selection too
+    page.wait_for_url("**show=answered**")
+    assert page.locator(f"[data-testid=packages] tr.selected[data-package='{package.name}']").count() == 1
     packages_pane = page.inner_text("[data-testid=packages]")
     assert "Ответ загружен" in packages_pane
+    assert page.input_value("tr.column-search input[name=q_patient]") == "Изв"
+    page.fill("tr.column-search input[name=q_patient]", "")
+    page.fill("tr.column-search input[name=q_errors]", "р01")  # Cyrillic, in lower case
+    page.click("[data-testid=records] button:has-text('Найти')")
+    page.wait_for_url("**q_errors=**")
     records = page.inner_text("[data-testid=records]")
-    assert "Идентифицирован" in records and "Р01" in records
+    assert (
+        "Не идентифицирован" in records
+        and "Р01" in records
+        and "Известнов" not in records.replace("Неизвестнов", "")
+    )
+    page.shot("searched")
     assert page.locator("[data-testid=download]").count() == 0  # only while no response is loaded

@@ -186,3 +186,43 @@ def test_cyrillic_error_codes_are_found_as_shown(enter, mo_admin_a, package):
     html = page(client, package=package.pk, q_errors="р02")
     records = html[html.index('data-testid="records"') :]
     assert records.count("<tr data-status=") == 1 and "Р02" in records
+
+
+def test_the_result_speaks_words_smo_by_name_dates_and_old_policies(enter, mo_admin_a, package, smo):
+    """Issue 15 item 4: "Результат запроса" names the СМО, writes dates as ДД.ММ.ГГГГ and gives the
+    series and number of an old-style policy."""
+    from registry.models import NsiEntry
+
+    NsiEntry.objects.get_or_create(directory="F008", code="1", defaults={"name": "Полис ОМС старого образца"})
+    client = enter(mo_admin_a)
+    rows = request_rows(package)
+    old_style = {**identified(rows[0], ropdoc=1, enp=""), "RSPOL": "59АБ", "RNPOL": "123456"}
+    upload = io.BytesIO(response_dbf([old_style, identified(rows[1])]))
+    upload.name = package.file_name
+    client.post("/identification/upload/", {"file": upload, **NOV})
+    records = page(client, package=package.pk)
+    records = records[records.index('data-testid="records"') :]
+    assert "СМО: СОГАЗ-Мед (59021)" in records and "действует с 01.01.2026" in records
+    assert "серия 59АБ № 123456" in records and "Полис ОМС старого образца" in records
+    assert "ЕНП 5956410834000014" in records and "2026-01-01" not in records
+
+
+def test_selection_searches_and_show_survive_upload_filter_and_delete(enter, mo_admin_a, package, smo):
+    """Issue 15 item 4: every action comes back to the form as the user left it."""
+    client = enter(mo_admin_a)
+    state = {**NOV, "show": "unanswered", "package": package.pk, "q_patient": "Ив", "q_status": "waiting"}
+    html = page(client, **state)
+    for form_field in (
+        'name="package" value="',
+        'name="q_patient" value="Ив"',
+        'name="show" value="unanswered"',
+    ):
+        assert form_field in html  # carried by the upload, delete, "Показать" and period forms
+    rows = request_rows(package)
+    upload = io.BytesIO(response_dbf([identified(rows[0])]))
+    upload.name = package.file_name
+    response = client.post("/identification/upload/", {"file": upload, **state})
+    assert "q_patient=%D0%98%D0%B2" in response.url and "show=unanswered" in response.url
+    assert f"package={package.pk}" in response.url and "q_status=waiting" in response.url
+    response = client.post(f"/identification/{package.pk}/delete/", state)
+    assert "q_patient=%D0%98%D0%B2" in response.url and "package=" not in response.url
