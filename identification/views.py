@@ -58,14 +58,17 @@ def _back(request: WorkplaceRequest, **extra: Any) -> str:
 def identification_view(request: WorkplaceRequest) -> HttpResponse:
     params = request.GET
     step = {"back": -1, "forward": 1}.get(params.get("go", ""), 0)
+    typed = dates.typed_period(params.get("date_from"), params.get("date_to"))
+    period_error = typed.error if step == 0 and params.get("go") not in MODES else ""
     if params.get("go") in MODES:  # День / Неделя / Месяц around the shown start
         period = period_from_params(params["go"], _date(params.get("date_from")), None, 0)
     else:
-        period = period_from_params(
-            params.get("mode", "month"), _date(params.get("date_from")), _date(params.get("date_to")), step
-        )
+        period = period_from_params(params.get("mode", "month"), typed.date_from, typed.date_to, step)
     show = params.get("show", "all") if params.get("show") in SHOW else "all"
-    packages = list(packages_for(workplace=request.workplace, period=period, show=show))
+    # A period typed wrong is said so and kept as typed: no list of some other period instead.
+    packages = (
+        [] if period_error else list(packages_for(workplace=request.workplace, period=period, show=show))
+    )
     selected = None
     records: list[Any] = []
     search = RecordFilter(
@@ -89,7 +92,10 @@ def identification_view(request: WorkplaceRequest) -> HttpResponse:
         **({"package": str(selected.pk)} if selected else {}),
         **searches,
     }
+    if period_error:
+        kept.update(date_from=typed.input_from, date_to=typed.input_to)
     context = {
+        "period_error": period_error,
         "kept": kept,
         "period": period,
         "modes": MODES,

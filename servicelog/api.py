@@ -111,10 +111,10 @@ class PackageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     serializer_class = PackageSerializer
 
     def get_queryset(self) -> Any:
-        return package_search(
-            workplace=api_workplace(self.request),
-            filters=PackageFilter.from_params(self.request.query_params),
-        )
+        filters = PackageFilter.from_params(self.request.query_params)
+        if filters.period_error:
+            raise ValidationError({"date_from": [filters.period_error]})
+        return package_search(workplace=api_workplace(self.request), filters=filters)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         package = self._package(kwargs["pk"])

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from registry.access import get_scoped_or_404, parse_id, scope
 from registry.models import Mo, Role, Workplace
+from tfoms_portal.dates import TypedPeriod, typed_period
 from tfoms_portal.search import contains_like, starts_like
 
 from .models import ERROR_STATUSES, AuditEvent, LogEntry, Package, PackageStatus, Service, ServiceRun
@@ -121,15 +122,11 @@ class PackageFilter:
     date_to: dt.date | None = None
     person: str = ""  # ФИО (from the start), ЕНП or СНИЛС
     text: str = ""  # in the package's result message
+    period: TypedPeriod | None = None  # the dates as typed, with the message when they cannot be used
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> PackageFilter:
-        def day(name: str) -> dt.date | None:
-            try:
-                return dt.date.fromisoformat(params.get(name, ""))
-            except ValueError:
-                return None
-
+        period = typed_period(params.get("date_from"), params.get("date_to"))
         run = params.get("run", "")
         return cls(
             status=params.get("status", "") if params.get("status", "") in PackageStatus.values else "",
@@ -137,11 +134,16 @@ class PackageFilter:
             run_id=parse_id(run),
             service=params.get("service", "").strip()[:32],
             mo_code=params.get("mo", "").strip()[:6],
-            date_from=day("date_from"),
-            date_to=day("date_to"),
+            date_from=period.date_from,
+            date_to=period.date_to,
             person=params.get("q", "").strip()[:200],
             text=params.get("text", "").strip()[:200],
+            period=period,
         )
+
+    @property
+    def period_error(self) -> str:
+        return self.period.error if self.period else ""
 
 
 def package_search(*, workplace: Workplace | None, filters: PackageFilter) -> QuerySet[Package]:

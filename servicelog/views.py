@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from registry.access import WorkplaceRequest, parse_id, workplace_required
 from registry.models import Role
+from tfoms_portal.dates import typed_period
 
 from .audit import audit_record
 from .export import csv_response, xlsx_response
@@ -136,7 +137,7 @@ def package_search_view(request: WorkplaceRequest) -> HttpResponse:
     filters = PackageFilter.from_params(request.GET)
     searched = any(v for k, v in request.GET.items() if k != "page")
     page = None
-    if searched:
+    if searched and not filters.period_error:  # a period typed wrong is said, not searched
         page = Paginator(package_search(workplace=request.workplace, filters=filters), 50).get_page(
             request.GET.get("page")
         )
@@ -219,7 +220,10 @@ def _runs_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[list
 
 
 def _packages_rows(request: WorkplaceRequest) -> tuple[str, list[str], Iterator[list[Any]]]:
-    packages = package_search(workplace=request.workplace, filters=PackageFilter.from_params(request.GET))
+    filters = PackageFilter.from_params(request.GET)
+    if filters.period_error:
+        raise Http404(filters.period_error)
+    packages = package_search(workplace=request.workplace, filters=filters)
 
     def rows() -> Iterator[list[Any]]:
         for package in packages.iterator(chunk_size=2000):
@@ -376,22 +380,16 @@ def _object_label(label: str) -> str:
 def audit_view(request: WorkplaceRequest) -> HttpResponse:
     """Who did what, when, from where and with what outcome; nothing here can be changed."""
 
-    def day(name: str) -> dt.date | None:
-        try:
-            return dt.date.fromisoformat(request.GET.get(name, ""))
-        except ValueError:
-            return None
-
+    period = typed_period(request.GET.get("date_from"), request.GET.get("date_to"))
     filters = AuditFilter(
         username=request.GET.get("who", "").strip()[:150],
         action=request.GET.get("action", "") if request.GET.get("action", "") in AuditAction.values else "",
         mo_code=request.GET.get("mo", "").strip()[:6],
-        date_from=day("date_from"),
-        date_to=day("date_to"),
+        date_from=period.date_from,
+        date_to=period.date_to,
     )
-    page = Paginator(audit_events(filters=filters).select_related("mo"), 100).get_page(
-        request.GET.get("page")
-    )
+    events = audit_events(filters=filters) if not period.error else AuditEvent.objects.none()
+    page = Paginator(events.select_related("mo"), 100).get_page(request.GET.get("page"))
     roles = dict(Role.choices)
     for event in page.object_list:
         event.object_label = _object_label(event.object_type)  # type: ignore[attr-defined]
@@ -405,6 +403,7 @@ def audit_view(request: WorkplaceRequest) -> HttpResponse:
         {
             "page": page,
             "filters": filters,
+            "period": period,
             "actions": AuditAction.choices,
             "query": params.urlencode(),
             "total": AuditEvent.objects.count(),
