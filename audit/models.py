@@ -54,6 +54,9 @@ class AuditEvent(models.Model):
     action = models.CharField("действие", max_length=16, choices=AuditAction.choices, db_index=True)
     object_type = models.CharField("объект", max_length=64, blank=True)
     object_id = models.CharField("ид объекта", max_length=64, blank=True)
+    # The object in words as it was then (МО code and name, ФИО, package type and GUID, run): the
+    # trail is read by people and outlives renames and deletions.
+    object_title = models.CharField("объект (название)", max_length=300, blank=True)
     outcome = models.CharField("результат", max_length=250, default="успешно")
     details = models.JSONField("подробности", default=dict, blank=True)
 

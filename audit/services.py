@@ -37,6 +37,14 @@ def client_ip(request: HttpRequest) -> str | None:
     return remote
 
 
+def object_title(obj: models.Model | None) -> str:
+    """The object in words: its `audit_title` when the model has one, else its own name."""
+    if obj is None:
+        return ""
+    title = getattr(obj, "audit_title", None)
+    return str(title if title is not None else obj)[:300]
+
+
 def audit_record(
     *,
     action: AuditAction,
@@ -61,6 +69,7 @@ def audit_record(
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
+        object_title=object_title(obj),
         outcome=outcome[:250],
         details=details or {},
     )

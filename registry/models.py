@@ -292,6 +292,11 @@ class Person(models.Model):
         return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
 
     @property
+    def audit_title(self) -> str:
+        born = f", {self.birth_date:%d.%m.%Y} г. р." if self.birth_date else ""
+        return f"{self.full_name}{born}"
+
+    @property
     def short_name(self) -> str:
         """ "Иванов И. И." """
         initials = " ".join(f"{p[0]}." for p in (self.first_name, self.middle_name) if p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent  # noqa: F401  (re-exported: the audit trail moved to audit/)
 
@@ -93,6 +94,12 @@ class ServiceRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service.code} {self.started_at:%d.%m.%Y %H:%M:%S}"
+
+    @property
+    def audit_title(self) -> str:
+        """How the audit trail names the run: its service and its start, in local time."""
+        started = timezone.localtime(self.started_at)
+        return f"запуск «{self.service.name}» от {started:%d.%m.%Y %H:%M:%S}"[:300]
 
 
 class PackageStatus(models.TextChoices):
@@ -203,6 +210,13 @@ class Package(models.Model):
 
     def __str__(self) -> str:
         return f"{self.package_type} {self.message_id}"
+
+    @property
+    def audit_title(self) -> str:
+        """How the audit trail names the package: its type in words and its GUID."""
+        from .registry import package_type_title
+
+        return f"пакет «{package_type_title(self.package_type)}» {self.message_id}"[:300]
 
     @property
     def message_id(self) -> str:

@@ -227,6 +227,7 @@ class AuditFilter:
     mo_code: str = ""
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    obj: str = ""  # the object: part of its name (ФИО, GUID, МО …), any case, ё = е; or its id
 
 
 def audit_events(*, filters: AuditFilter) -> QuerySet[AuditEvent]:
@@ -242,4 +243,6 @@ def audit_events(*, filters: AuditFilter) -> QuerySet[AuditEvent]:
         events = events.filter(at__date__gte=filters.date_from)
     if filters.date_to:
         events = events.filter(at__date__lte=filters.date_to)
+    if filters.obj:
+        events = events.filter(contains_like("object_title", filters.obj) | Q(object_id=filters.obj))
     return events.order_by("-at", "-id")

@@ -365,6 +365,55 @@ def dashboard_view(request: WorkplaceRequest) -> HttpResponse:
 # --- the audit page (A5) -------------------------------------------------------------------------
 
 
+DETAIL_LABELS = {
+    "file": "файл",
+    "files": "файлы",
+    "summary": "итог",
+    "value": "запрет установлен",
+    "api": "через API",
+    "kind": "что выгружено",
+    "format": "формат",
+    "package": "пакет",
+    "page": "страница",
+    "person": "человек",
+    "persons": "люди",
+    "records": "записей",
+    "run": "запуск",
+    "service": "сервис",
+    "status": "статус",
+    "date_from": "с",
+    "date_to": "по",
+    "q": "человек",
+    "text": "текст",
+    "type": "тип пакета",
+    "mo": "МО",
+    "app_path": "раздел",
+    "k": "число",
+}
+EXPORT_KINDS = {"runs": "список запусков", "packages": "пакеты", "log": "подробный журнал"}
+
+
+def audit_details(details: dict[str, Any] | None) -> str:
+    """Details for people: Russian labels, да/нет for flags, lists one after another."""
+
+    def shown(key: str, value: Any) -> str:
+        if isinstance(value, bool):
+            return "да" if value else "нет"
+        if isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)
+        if key == "kind":
+            return EXPORT_KINDS.get(str(value), str(value))
+        if key == "status":
+            return str(PackageStatus(value).label) if value in PackageStatus.values else str(value)
+        return str(value)
+
+    return "; ".join(
+        f"{DETAIL_LABELS.get(key, key)}: {shown(key, value)}"
+        for key, value in (details or {}).items()
+        if value != ""
+    )
+
+
 def _object_label(label: str) -> str:
     """ "registry.Person" → "человек": the model's Russian name."""
     if not label:
@@ -387,14 +436,17 @@ def audit_view(request: WorkplaceRequest) -> HttpResponse:
         mo_code=request.GET.get("mo", "").strip()[:6],
         date_from=period.date_from,
         date_to=period.date_to,
+        obj=request.GET.get("object", "").strip()[:100],
     )
     events = audit_events(filters=filters) if not period.error else AuditEvent.objects.none()
     page = Paginator(events.select_related("mo"), 100).get_page(request.GET.get("page"))
     roles = dict(Role.choices)
     for event in page.object_list:
-        event.object_label = _object_label(event.object_type)  # type: ignore[attr-defined]
+        kind = _object_label(event.object_type)
+        named = event.object_title or (f"№ {event.object_id}" if event.object_id else "")
+        event.object_label = f"{kind}: {named}" if kind and named else kind or named  # type: ignore[attr-defined]
         event.role_label = roles.get(event.workplace, event.workplace)  # type: ignore[attr-defined]
-        event.details_text = "; ".join(f"{k}: {v}" for k, v in (event.details or {}).items())  # type: ignore[attr-defined]
+        event.details_text = audit_details(event.details)  # type: ignore[attr-defined]
     params = request.GET.copy()
     params.pop("page", None)
     return render(

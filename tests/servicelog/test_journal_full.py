@@ -456,7 +456,31 @@ def test_audit_page_speaks_russian(enter, dc_admin, world):
     client.get(f"/journal/packages/{world['ok'].pk}/")
     html = client.get("/audit/").content.decode()
     table = html[html.index('data-testid="audit"') :]
-    assert "пакет № " in table and "servicelog.Package" not in table and "АРМ администратора ЦОД" in table
+    ok = world["ok"]
+    assert f"пакет: пакет «Прикрепление к участку» {ok.message_id}" in table or ok.message_id in table
+    assert "servicelog.Package" not in table and "АРМ администратора ЦОД" in table
+
+
+def test_audit_names_objects_in_words_with_russian_details_and_filters_by_object(enter, dc_admin, mo_a):
+    """Issue 15 item 8: МО, person, package and run by name; details with Russian labels; the object
+    filter finds a person by ФИО (ё = е) and a package by its GUID."""
+    from tests.factories import AttachmentFactory, PersonFactory
+
+    person = PersonFactory(last_name="Семёнова", first_name="Алёна", middle_name="Петровна")
+    AttachmentFactory(person=person, mo=mo_a)
+    client = enter(dc_admin)
+    client.get(f"/persons/{person.pk}/")
+    client.post("/journal/tfoms_auto/start/")
+    client.get("/journal/export/runs.csv", {"service": "tfoms_auto"})
+    html = client.get("/audit/").content.decode()
+    table = html[html.index('data-testid="audit"') :]
+    assert f"человек: Семёнова Алёна Петровна, {person.birth_date:%d.%m.%Y} г. р." in table
+    assert "запуск «Сервис автоматизированного взаимодействия с ТФОМС» от " in table
+    assert "что выгружено: список запусков; формат: csv; сервис: tfoms_auto" in table
+    assert "kind:" not in table and "format:" not in table
+    found = client.get("/audit/", {"object": "семенова"}).content.decode()
+    found = found[found.index('data-testid="audit"') :]
+    assert "Семёнова Алёна" in found and "запуск «" not in found
 
 
 def test_a_start_with_the_task_queue_down_closes_the_run(enter, mo_admin_a, monkeypatch, settings):
