@@ -67,3 +67,15 @@ def test_export_form_downloads_the_file_and_shows_the_error_report(page, live_se
     assert "Безснилсовый" in errors and "у врача участка № 40 нет СНИЛС — не выгружен" in errors
     assert page.locator("[data-testid=report]").is_visible()
     page.shot("downloaded")
+
+    # "Скачать файл" saves the same file again: no second generation, no second audit entry (item 11)
+    from servicelog.models import AuditAction, AuditEvent
+
+    exports = AuditEvent.objects.filter(action=AuditAction.EXPORT).count()
+    with page.expect_download() as again_info:
+        page.click("[data-testid=download]")
+    again = Path(tmp_path) / "again.csv"
+    again_info.value.save_as(again)
+    assert again.read_bytes() == data and again_info.value.suggested_filename == download.suggested_filename
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORT).count() == exports == 1
+    assert "сохранён ещё раз" in page.inner_text("[data-testid=progress]")
