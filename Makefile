@@ -15,8 +15,9 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 
 venv: $(VENV)/.installed
 
-# The demo runs like production (DEBUG off: Russian error pages) with a local secret key and cookies
-# allowed over plain http on 127.0.0.1. tests/portal/test_demo.py starts the portal with this line.
+# The demo: DEBUG off (the portal's Russian error pages), a local secret key and cookies allowed over
+# plain http on 127.0.0.1 — on Django's development server, not production's gunicorn and Celery.
+# tests/portal/test_demo.py starts the portal with this line.
 DEMO_ENV := DEBUG=false SECURE_COOKIES=false SECRET_KEY_FILE=.demo-secret
 
 .demo-secret:

@@ -474,6 +474,13 @@ class DemoBuilder:
             return first
         return first + dt.timedelta(days=self.rng.randint(0, (last - first).days))
 
+    def _created_at(self) -> dt.datetime:
+        """When the person came into the МИС: spread over three years, some in the last days, so the
+        attachment file of any period has new persons («Р») beside the others («И») (issue 15)."""
+        day = self._days_ago(0, 6) if self.rng.random() < 0.03 else self._days_ago(7, 1100)
+        moment = dt.datetime.combine(day, dt.time(self.rng.randint(8, 17), self.rng.randint(0, 59)))
+        return timezone.make_aware(moment)
+
     def _days_ago(self, low: int, high: int) -> dt.date:
         return self.today - dt.timedelta(days=self.rng.randint(low, high))
 
@@ -677,6 +684,7 @@ class DemoBuilder:
                 fund_person_id=fund_id if identified else None,
                 identified_in_tfoms=identified,
                 identified_at=self._days_ago(1, 1500) if identified else None,
+                created_at=self._created_at(),
             )
             self.people.append(_Person(obj=person, enp=enp))
         self._save("людей", [p.obj for p in self.people])

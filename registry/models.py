@@ -266,7 +266,9 @@ class Person(models.Model):
         blank=True,
         related_name="+",
     )
-    created_at = models.DateTimeField("создан", auto_now_add=True)
+    # When the person came into the МИС (the attachment file's «Р» reads it); a default rather than
+    # auto_now_add, so a load of persons from another system (and the demo) can keep their dates.
+    created_at = models.DateTimeField("создан", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("изменён", auto_now=True)
 
     # A person belongs to the МО of their attachments, treatment cases and dispensary observation cards.

@@ -202,3 +202,15 @@ def test_same_data_on_every_fresh_database():
     assert not Person.objects.exists()
     seed(60)
     assert fingerprint() == first
+
+
+def test_persons_came_over_the_years_and_a_few_in_the_last_days(seeded):
+    """Issue 15 item 14: the attachment file of any period has new persons («Р») beside the others."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    created = [timezone.localtime(at).date() for at in Person.objects.values_list("created_at", flat=True)]
+    assert min(created) <= today - dt.timedelta(days=700) and max(created) <= today
+    assert sum(today - dt.timedelta(days=7) <= day for day in created) >= 2
+    weeks = {(today - day).days // 7 for day in created}
+    assert len(weeks) > 60  # spread, not bunched on one day
