@@ -22,11 +22,11 @@ from registry.access import HasWorkplace, api_workplace, scope
 from registry.models import Smo, Workplace
 
 from .models import PlanPerson, ProphylaxisPlan
+from .plan_replies import error_reply_load
 from .plan_views import SENDERS, VIEWERS
 from .plans import (
     ExportRequest,
     PlanRefused,
-    error_reply_load,
     exports_bundle,
     plan_send,
     plans_export,

@@ -21,16 +21,18 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from registry.access import WorkplaceRequest, scope, workplace_required
 from registry.models import Mo, Role, Smo
+from servicelog.models import RunResult
 
 from .models import MONTHS, PlanExport, PlanPerson, ProphylaxisPlan
+from .plan_replies import error_reply_load
 from .plans import (
     ExportRequest,
     PlanRefused,
-    error_reply_load,
     export_number_taken,
     export_request_defaults,
     exports_bundle,
-    plan_send,
+    plan_in_progress,
+    plan_send_start,
     plans_export,
 )
 from .selectors import plan_counts
@@ -62,6 +64,7 @@ def _persons_context(request: WorkplaceRequest, plan: ProphylaxisPlan) -> dict[s
         "statuses": STATUSES.choices,
         "page": Paginator(persons, 50).get_page(request.GET.get("ppage")),
         "can_send": request.workplace is not None and request.workplace.role in SENDERS,
+        "in_progress": plan_in_progress(plan),
         "files": plan.exports.order_by("-created_at", "-pk")[:10],
     }
 
@@ -114,21 +117,24 @@ def plan_send_view(request: WorkplaceRequest, plan_id: int) -> HttpResponseBase:
     plan = _plan(request, plan_id)
     back = f"{reverse('plans')}?{urlencode({'plan': plan.pk})}"
     try:
-        result = plan_send(plan=plan, user=request.user)
+        started = plan_send_start(plan=plan, user=request.user)
     except PlanRefused as exc:
         messages.error(request, str(exc))
         return redirect(back)
-    audit_record(action=AuditAction.MANUAL_START, request=request, obj=plan, details={"run": result.run.pk})
-    text = f"План «{plan}»: сформировано сообщений {result.formed}"
-    if result.form_errors:
-        text += f", не сформировано (Ошибка, причина у записи) {result.form_errors}"
-    if result.unchanged:
-        text += f", не отправлено повторно без изменений {result.unchanged}"
-    messages.success(
-        request,
-        f"{text}. Статусы записей обновятся после отправки и ответа ТФОМС (журнал «Обмен планами "
-        f"профилактических осмотров»).",
+    audit_record(action=AuditAction.MANUAL_START, request=request, obj=plan, details={"run": started.pk})
+    follow = (
+        "Статусы записей обновятся сами после отправки и ответа ТФОМС "
+        "(журнал «Обмен планами профилактических осмотров»)."
     )
+    if started.result == RunResult.RUNNING:
+        messages.info(request, f"Отправка плана «{plan}» запущена. {follow}")
+    elif started.result == RunResult.ERROR:
+        messages.error(
+            request, f"Отправка плана «{plan}» завершена с ошибкой: подробности в журнале запуска."
+        )
+    else:
+        summary = started.log.filter(message__startswith="Отправка плана").order_by("-id").first()
+        messages.success(request, f"{summary.message if summary else f'План «{plan}» отправлен.'} {follow}")
     return redirect(back)
 
 

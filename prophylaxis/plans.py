@@ -23,12 +23,12 @@ from lxml import etree
 from registry.models import Attachment, Mo, Smo, latest_document, policy_on
 from registry.selectors import PersonRows, person_rows
 from servicelog.forming import PersonKeys, latest_packages
-from servicelog.models import LogEntry, Package, PackageStatus, RunTrigger, ServiceRun
-from servicelog.runs import RunRefused, run
+from servicelog.models import LogEntry, Package, PackageStatus, RunResult, RunTrigger, ServiceRun
+from servicelog.runs import RunRefused, run_finish, run_open
 from servicelog.statuses import log_write
 from servicelog.sync import GOING, Family, FamilyType, SyncContext, SyncObject, family_sync
-from tfoms_portal.formats.xml import XmlRejected, parse_xml, serialize, validate
-from tfoms_portal.formats.zip import ZipRejected, read_zip, write_zip, zip_entry_writer
+from tfoms_portal.formats.xml import parse_xml, serialize
+from tfoms_portal.formats.zip import write_zip, zip_entry_writer
 
 from . import plan_formats as pf
 from .models import PlanExport, PlanExportRecord, PlanPerson, ProphylaxisPlan
@@ -145,9 +145,8 @@ def _on_its_way(plan: ProphylaxisPlan) -> int:
     return going
 
 
-def plan_send(*, plan: ProphylaxisPlan, user: Any) -> SendResult:
-    """The plan's DISPPLAN package: a message per person not yet taken by the fund, the S_DPM archive of
-    what was formed, and the persons that cannot be formed marked Ошибка with the reason."""
+def _send_open(plan: ProphylaxisPlan, user: Any) -> tuple[ServiceRun, int]:
+    """The checks of "Отправить" and the plan's run, opened at once so a refusal is said at once."""
     waiting = _on_its_way(plan)
     if waiting:
         raise PlanRefused(
@@ -160,20 +159,77 @@ def plan_send(*, plan: ProphylaxisPlan, user: Any) -> SendResult:
     if not candidates:
         raise PlanRefused("В плане нет записей для отправки: все уже отправлены или приняты ТФОМС.")
     try:
-        with (
-            run(
-                SERVICE,
-                mo=plan.mo,
-                trigger=RunTrigger.MANUAL,
-                user=user,
-                scope=f"plan{plan.pk}",
-                scope_title=f"плана «{plan}»",
-            ) as opened,
-            transaction.atomic(),
-        ):
-            return _send(plan, opened, candidates, user)
+        opened = run_open(
+            SERVICE,
+            mo=plan.mo,
+            trigger=RunTrigger.MANUAL,
+            user=user if getattr(user, "pk", None) else None,
+            scope=send_scope(plan),
+            scope_title=f"плана «{plan}»",
+        )
     except RunRefused as exc:  # the manual-start timeout, a send already running, a disabled service
         raise PlanRefused(str(exc)) from exc
+    return opened, candidates
+
+
+def send_scope(plan: ProphylaxisPlan) -> str:
+    """The plan's own single flight and manual timeout, below its МО's."""
+    return f"plan{plan.pk}"
+
+
+def plan_in_progress(plan: ProphylaxisPlan) -> bool:
+    """A send of the plan is being formed, or its persons wait for the fund's answer: the page keeps
+    its persons pane up to date while this holds."""
+    forming = ServiceRun.objects.filter(
+        service__code=SERVICE, scope_key=f"{plan.mo.code}:{send_scope(plan)}", result=RunResult.RUNNING
+    ).exists()
+    return forming or plan.persons.filter(status=PlanPerson.Status.SENT).exists()
+
+
+def plan_send(*, plan: ProphylaxisPlan, user: Any) -> SendResult:
+    """The plan's DISPPLAN package: a message per person not yet taken by the fund, the S_DPM archive of
+    what was formed, and the persons that cannot be formed marked Ошибка with the reason. Here and
+    now (the API); the page starts it in the background (`plan_send_start`)."""
+    opened, candidates = _send_open(plan, user)
+    return plan_send_carry_out(plan=plan, opened=opened, candidates=candidates, user=user)
+
+
+def plan_send_start(*, plan: ProphylaxisPlan, user: Any) -> ServiceRun:
+    """ "Отправить" on the page: the checks and the run now, the forming in the background; the
+    persons pane follows the run by itself (issue 15 item 1)."""
+    from tfoms_portal.background import enqueue
+
+    from .tasks import send_plan
+
+    opened, candidates = _send_open(plan, user)
+    try:
+        enqueue(send_plan, plan.pk, opened.pk, candidates, getattr(user, "pk", None))
+    except Exception as exc:
+        run_finish(opened, error=f"Отправка не поставлена в очередь задач: {type(exc).__name__}: {exc}")
+    opened.refresh_from_db()
+    return opened
+
+
+def plan_send_carry_out(
+    *, plan: ProphylaxisPlan, opened: ServiceRun, candidates: int, user: Any
+) -> SendResult:
+    try:
+        with transaction.atomic():
+            result = _send(plan, opened, candidates, user)
+    except Exception as exc:  # recorded on the run, which is closed; nothing half-applied
+        run_finish(opened, error=f"Запуск прерван ошибкой: {type(exc).__name__}: {exc}")
+        raise
+    run_finish(opened)
+    return result
+
+
+def send_summary(plan: ProphylaxisPlan, result: SendResult) -> str:
+    text = f"Отправка плана «{plan}»: сформировано сообщений {result.formed}"
+    if result.form_errors:
+        text += f", не сформировано (Ошибка, причина у записи) {result.form_errors}"
+    if result.unchanged:
+        text += f", не отправлено повторно без изменений {result.unchanged}"
+    return f"{text}."
 
 
 def _send(plan: ProphylaxisPlan, opened: ServiceRun, candidates: int, user: Any) -> SendResult:
@@ -205,6 +261,7 @@ def _send(plan: ProphylaxisPlan, opened: ServiceRun, candidates: int, user: Any)
             mo=mo,
             message=f"Пакет плана «{plan}»: сообщений {len(sent)}, архив {result.archive.file_name}.zip.",
         )
+    log_write(run=opened, mo=mo, message=send_summary(plan, result))
     return result
 
 
@@ -370,84 +427,6 @@ def _prof_zip(header: pf.ProfHeader, ids: list[int], today: dt.date, warnings: l
 
 
 # --- the fund's error reply (D3) ---------------------------------------------------------------------
-
-
-@dataclass
-class ReplyResult:
-    export: PlanExport
-    errors: int = 0
-    accepted: int = 0
-    unknown: list[int] = field(default_factory=list)
-
-
-def _reply_xml(name: str, data: bytes) -> tuple[str, bytes]:
-    if "ERR" not in name.upper():
-        raise PlanRefused(f"Файл «{name}» не является ответом ТФОМС: в имени файла нет «ERR».")
-    if name.lower().endswith(".zip"):
-        try:
-            entries = read_zip(data)
-        except ZipRejected as exc:
-            raise PlanRefused(f"Архив «{name}» не принят: {exc}") from exc
-        xml = [(n, content) for n, content in entries.items() if n.lower().endswith(".xml")]
-        if len(xml) != 1:
-            raise PlanRefused(f"В архиве «{name}» должен быть один XML-файл ответа, найдено: {len(xml)}.")
-        inner, content = xml[0]
-        if "ERR" not in inner.upper():
-            raise PlanRefused(f"Файл «{inner}» в архиве не является ответом ТФОМС: в имени нет «ERR».")
-        return inner, content
-    return name, data
-
-
-@transaction.atomic
-def error_reply_load(*, mo: Mo | None, name: str, data: bytes, user: Any) -> ReplyResult:
-    """OSHIB_PR: the records it names → Ошибка with the code and COMMENT, the export's others → Принята
-    ТФОМС. `mo` None: the ЦОД admin, any МО's export."""
-    inner, content = _reply_xml(name, data)
-    try:
-        root = parse_xml(content)
-    except XmlRejected as exc:
-        raise PlanRefused(f"Файл «{inner}» не принят: {exc}") from exc
-    errors = validate(root, pf.OSHIB_PR_XSD)
-    if errors:
-        raise PlanRefused(f"Файл «{inner}» не соответствует формату OSHIB_PR: {'; '.join(errors[:3])}")
-    reply = pf.oshib_parse(root)
-    answered = reply.answered.rsplit(".", 1)[0] if "." in reply.answered else reply.answered
-    exports = PlanExport.objects.select_for_update().filter(kind=PlanExport.Kind.PROF, file_name=answered)
-    if mo is not None:
-        exports = exports.filter(mo=mo)
-    export = exports.first()
-    if export is None:
-        raise PlanRefused(f"Выгрузка «{reply.answered}» (FNAME_I) не найдена среди выгрузок вашей МО.")
-    if export.reply_loaded_at is not None:
-        raise PlanRefused(
-            f"Ответ на выгрузку «{export.file_name}» уже загружен "
-            f"{timezone.localtime(export.reply_loaded_at):%d.%m.%Y %H:%M} (файл {export.reply_file_name})."
-        )
-    entries = {e.pk: e for e in PlanPerson.objects.filter(exported_in__export=export)}
-    result = ReplyResult(export)
-    marked: set[int] = set()
-    for code, record, comment in reply.errors:
-        entry = entries.get(record)
-        if entry is None:
-            result.unknown.append(record)
-            continue
-        again = record in marked  # several errors of one record: every code and text is kept
-        entry.status = PlanPerson.Status.ERROR
-        entry.error_code = f"{entry.error_code}, {code}"[:20] if again else code
-        text = f"{code}: {comment or 'без описания'}"
-        entry.error_text = f"{entry.error_text}; {text}" if again else text
-        entry.save(update_fields=["status", "error_code", "error_text", "updated_at"])
-        marked.add(record)
-    result.errors = len(marked)
-    result.accepted = (
-        PlanPerson.objects.filter(exported_in__export=export, status=PlanPerson.Status.SENT)
-        .exclude(pk__in=marked)
-        .update(status=PlanPerson.Status.ACCEPTED, error_code="", error_text="", updated_at=timezone.now())
-    )
-    export.reply_loaded_at = timezone.now()
-    export.reply_file_name = inner[:120]
-    export.save(update_fields=["reply_loaded_at", "reply_file_name"])
-    return result
 
 
 def export_request_defaults(plans: list[ProphylaxisPlan], today: dt.date) -> dict[str, Any]:

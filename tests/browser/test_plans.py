@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from registry.models import Role
 from tests.browser.conftest import log_in
@@ -30,15 +31,16 @@ def test_plan_send_export_and_error_reply(page, live_server, fund_in_process, tm
     assert page.inner_text("[data-testid=plan-persons]").count("Новая") >= 3
     page.shot("plan-persons")
 
-    page.click("[data-testid=send]")
-    page.wait_for_selector("text=сформировано сообщений 3")
-    for _ in range(100):  # the relay and the fund's answers run in the background
-        page.goto(f"{live_server.url}/plans/?plan={sent.pk}")
-        statuses = page.locator("[data-testid=person-status]").all_inner_texts()
-        if statuses.count("Принята ТФОМС") == 3:
-            break
-        page.wait_for_timeout(300)
-    assert statuses.count("Принята ТФОМС") == 3
+    page.click("[data-testid=send]")  # a form post: the page answers at once, the send goes on
+    page.wait_for_selector(".messages li")
+    assert f"Отправка плана «{sent}» запущена." in page.inner_text(".messages")
+    page.evaluate("window.notReloaded = true")
+    # the relay and the fund's answers run in the background; the pane follows them by itself
+    expect(page.locator("[data-testid=person-status]", has_text="Принята ТФОМС")).to_have_count(
+        3, timeout=30_000
+    )
+    expect(page.locator("[data-testid=in-progress]")).to_have_count(0)  # and stops asking
+    assert page.evaluate("window.notReloaded") is True
     page.shot("plan-accepted")
 
     page.check(f"tr[data-plan='{exported.pk}'] [data-testid=plan-check]")

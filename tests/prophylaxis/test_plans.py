@@ -13,7 +13,8 @@ from lxml import etree
 
 from prophylaxis.models import PlanExport, PlanPerson
 from prophylaxis.plan_formats import DISPPLAN_XSD
-from prophylaxis.plans import ExportRequest, PlanRefused, error_reply_load, plan_send, plans_export
+from prophylaxis.plan_replies import error_reply_load
+from prophylaxis.plans import ExportRequest, PlanRefused, plan_send, plans_export
 from registry.checkdigits import make_enp
 from servicelog.inbox import inbound_handle
 from servicelog.models import Package, RunResult
