@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import AuditAction
@@ -60,8 +61,13 @@ def identification_view(request: WorkplaceRequest) -> HttpResponse:
     step = {"back": -1, "forward": 1}.get(params.get("go", ""), 0)
     typed = dates.typed_period(params.get("date_from"), params.get("date_to"))
     period_error = typed.error if step == 0 and params.get("go") not in MODES else ""
-    if params.get("go") in MODES:  # День / Неделя / Месяц around the shown start
-        period = period_from_params(params["go"], _date(params.get("date_from")), None, 0)
+    if params.get("go") in MODES:  # День / Неделя / Месяц: around today when it is shown, else the start
+        today = timezone.localdate()
+        shown = (typed.date_from, typed.date_to)
+        inside = shown[0] is not None and shown[1] is not None and shown[0] <= today <= shown[1]
+        period = period_from_params(
+            params["go"], today if inside else _date(params.get("date_from")), None, 0
+        )
     else:
         period = period_from_params(params.get("mode", "month"), typed.date_from, typed.date_to, step)
     show = params.get("show", "all") if params.get("show") in SHOW else "all"

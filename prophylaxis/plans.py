@@ -24,7 +24,7 @@ from registry.models import Attachment, Mo, Smo, latest_document, policy_on
 from registry.selectors import PersonRows, person_rows
 from servicelog.forming import PersonKeys, latest_packages
 from servicelog.models import LogEntry, Package, PackageStatus, RunResult, RunTrigger, ServiceRun
-from servicelog.runs import RunRefused, run_finish, run_open
+from servicelog.runs import RunRefused, run_finish, run_open, run_scope_key
 from servicelog.statuses import log_write
 from servicelog.sync import GOING, Family, FamilyType, SyncContext, SyncObject, family_sync
 from tfoms_portal.formats.xml import parse_xml, serialize
@@ -181,7 +181,7 @@ def plan_in_progress(plan: ProphylaxisPlan) -> bool:
     """A send of the plan is being formed, or its persons wait for the fund's answer: the page keeps
     its persons pane up to date while this holds."""
     forming = ServiceRun.objects.filter(
-        service__code=SERVICE, scope_key=f"{plan.mo.code}:{send_scope(plan)}", result=RunResult.RUNNING
+        service__code=SERVICE, scope_key=run_scope_key(plan.mo, send_scope(plan)), result=RunResult.RUNNING
     ).exists()
     return forming or plan.persons.filter(status=PlanPerson.Status.SENT).exists()
 

@@ -174,7 +174,8 @@ class HasWorkplace(BasePermission):
             return False
         bound = getattr(request.auth, "workplace", None)  # an API token acts in its own workplace
         if bound is not None:
-            workplace = bound if bound.is_active and bound.mo.is_active else None
+            usable = bound.is_active and bound.mo.is_active and bound.user_id == request.user.pk
+            workplace = bound if usable else None  # closed, or since given to someone else
         else:
             workplace = session_workplace(request._request) or default_workplace(request.user)
         request._request.workplace = workplace  # type: ignore[attr-defined]

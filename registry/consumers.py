@@ -11,6 +11,7 @@ from django.utils import timezone
 from lxml import etree
 
 from servicelog.catalog import TFOMS_AUTO
+from servicelog.forming import fio_key
 from servicelog.inbox import InboundRejected
 from servicelog.models import LogEntry, Package
 from servicelog.registry import InboundOutcome, InboundType, register_inbound_type
@@ -46,7 +47,7 @@ def _about_fields(package: Package, result: fund_changes.FundResult) -> None:
     if others and not _one_mo([person, *others], today):
         package.mo = None
     package.object_id = str(person.pk)
-    package.fio = person.full_name[:200]
+    package.fio = fio_key(person.full_name)
     package.snils = person.snils
     package.enp = result.enp
 

@@ -161,7 +161,12 @@ def token_revoke_view(request: Request, key: str) -> Response:
     if not tokens:
         raise Http404
     for token in tokens:
-        audit_record(action=AuditAction.TOKEN_REVOKED, request=request._request, obj=token.workplace)
+        audit_record(
+            action=AuditAction.TOKEN_REVOKED,
+            request=request._request,
+            obj=token.workplace,
+            details={"token": f"{token.token_key}…", "user": token.user.get_username()},
+        )
         token.delete()
     return Response(status=204)
 
@@ -171,6 +176,11 @@ def token_revoke_view(request: Request, key: str) -> Response:
 def logout_view(request: Request) -> Response:
     """Revoke the token of this call."""
     if isinstance(request.auth, ApiToken):
-        audit_record(action=AuditAction.TOKEN_REVOKED, request=request._request, obj=request.auth.workplace)
+        audit_record(
+            action=AuditAction.TOKEN_REVOKED,
+            request=request._request,
+            obj=request.auth.workplace,
+            details={"token": f"{request.auth.token_key}…", "user": request.user.get_username()},
+        )
         request.auth.delete()
     return Response(status=204)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -36,6 +37,7 @@ from .services import person_identification_request
 IDENTIFY_ROLES = (Role.DC_ADMIN, Role.MO_ADMIN)
 NO_WORKPLACE = "У пользователя нет ни одного действующего места работы (АРМ). Обратитесь к администратору МО."
 SESSION_RETURN = "workplace_return_id"  # the workplace "Сменить МО / АРМ" was pressed in
+SESSION_RETURN_PAGE = "workplace_return_page"  # and the page
 SESSION_EXPIRED = "Сеанс работы истёк. Войдите в систему снова."
 
 
@@ -104,8 +106,15 @@ def workplace_view(request: HttpRequest) -> HttpResponse:
     change = request.GET.get("change") == "1" or request.POST.get("change") == "1"
     if change and request.method == "GET":
         current = request.session.pop(SESSION_WORKPLACE, None)
-        if current is not None:  # "Отмена" goes back to it (workplace_cancel_view)
+        if current is not None:  # "Отмена" goes back to it, on the page it was pressed on
             request.session[SESSION_RETURN] = current
+            came_from = request.META.get("HTTP_REFERER", "")
+            if url_has_allowed_host_and_scheme(came_from, allowed_hosts={request.get_host()}):
+                parts = urlsplit(came_from)
+                if not parts.path.startswith("/workplace/"):
+                    request.session[SESSION_RETURN_PAGE] = parts.path + (
+                        f"?{parts.query}" if parts.query else ""
+                    )
         request.session.pop(SESSION_MO, None)
     mos: dict[int, Mo] = {w.mo_id: w.mo for w in workplaces}
     default = default_workplace(request.user)
@@ -157,11 +166,12 @@ def workplace_cancel_view(request: HttpRequest) -> HttpResponse:
     """ "Отмена" on the МО and АРМ forms: back to the workplace the user was in when they pressed
     "Сменить МО / АРМ"; at login, when there is none yet, it ends the session (manual §3.2)."""
     back = request.session.pop(SESSION_RETURN, None)
+    page = request.session.pop(SESSION_RETURN_PAGE, "")
     if request.user.is_authenticated and back is not None:
         workplace = user_workplaces(request.user).filter(pk=back).first()
         if workplace is not None:
             activate_workplace(request, workplace)
-            return redirect("home")
+            return redirect(page or "home")
     return logout_view(request)
 
 

@@ -22,14 +22,21 @@ from lxml import etree
 from registry.models import Mo, Person, Policy
 from tfoms_portal.db import bulk_insert
 from tfoms_portal.formats.xml import Schema, load_schema, validate
+from tfoms_portal.search import fold
 
 from .envelope import envelope_build
 from .models import LogEntry, Package, PackageSequence, PackageStatus, Service, ServiceRun
-from .registry import PackageType, get_package_type
+from .registry import PackageType, get_package_type, package_type_title
 from .statuses import LOG_LEVELS, STATUS_MESSAGES
 
 S = PackageStatus
 logger = logging.getLogger(__name__)
+
+
+def fio_key(full_name: str) -> str:
+    """A package's ФИО as the journal searches it: upper case, Ё as Е (tfoms_portal.search.fold), so
+    a plain prefix comparison finds it and the column's index serves the search."""
+    return fold(full_name)[:200]
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,8 @@ class PersonKeys:
     @classmethod
     def of(cls, person: Person, policy: Policy | None) -> PersonKeys:
         """A person's keys, with the policy the package names (the caller has chosen it)."""
-        return cls(enp=(policy.enp if policy else "") or "", snils=person.snils, fio=person.full_name.upper())
+        enp = (policy.enp if policy else "") or ""
+        return cls(enp=enp, snils=person.snils, fio=fio_key(person.full_name))
 
 
 @dataclass(frozen=True)
@@ -146,8 +154,8 @@ def packages_form(
                     run=run,
                     mo=mo,
                     level=LogEntry.Level.WARNING,
-                    message=f"Пакет {package_type} ({draft.object_id}) не сформирован повторно: данные "
-                    f"не изменились после ошибки формирования.",
+                    message=f"Пакет «{package_type_title(package_type)}» (объект {draft.object_id}) не "
+                    f"сформирован повторно: данные не изменились после ошибки формирования.",
                 )
             )
             continue

@@ -18,6 +18,7 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
@@ -28,7 +29,7 @@ from .audit import audit_record
 from .catalog import service_detail, service_note
 from .models import AuditAction, PackageStatus, RunResult, Service, ServiceRun
 from .registry import service_jobs
-from .runs import RunRefused, run_start
+from .runs import RunRefused, run_start, scope_label
 from .selectors import (
     PackageFilter,
     journal_runs,
@@ -48,6 +49,7 @@ LOG_PER_PAGE = 100
 POLL_SECONDS = 2
 PACKAGES, MESSAGES = "packages", "log"
 PANES = {"journal": "servicelog/_journal.html", "right": "servicelog/_journal_right.html"}
+PANES |= {"runs": "servicelog/_journal_runs.html", "detail": "servicelog/_journal_detail.html"}
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def _journal_context(request: WorkplaceRequest, state: JournalState) -> dict[str
     page = Paginator(journal_runs(workplace=workplace, service=service), RUNS_PER_PAGE).get_page(state.page)
     shown = list(page.object_list)
     selected = run_get(workplace=workplace, service=service, run_id=state.run) if state.run else None
-    if selected is None and shown:
+    if state.run is None and shown:
         selected = shown[0]
     if selected is not None:  # every link of the panes keeps the selection, even off the runs' page
         state = replace(state, run=selected.pk)
@@ -114,7 +116,8 @@ def _journal_context(request: WorkplaceRequest, state: JournalState) -> dict[str
         service=service,
         page=page,
         rows=[(r, *counts.get(r.pk, (0, 0))) for r in shown],
-        running=any(r.result == RunResult.RUNNING for r in [*shown, *([selected] if selected else [])]),
+        running=any(r.result == RunResult.RUNNING for r in shown),
+        selected_running=selected is not None and selected.result == RunResult.RUNNING,
         selected=selected,
         poll_seconds=POLL_SECONDS,
         can_act=can_act,
@@ -150,20 +153,35 @@ def _detail(
     return detail
 
 
-def _render(
-    request: WorkplaceRequest, state: JournalState, extra: dict[str, Any] | None = None
-) -> HttpResponse:
-    context = _journal_context(request, state) | (extra or {})
-    pane = request.GET.get("pane", "") if request.htmx else ""
-    if pane in PANES:
-        return render(request, PANES[pane], context)
-    return render(request, "servicelog/journal.html", context)
+def _current(request: WorkplaceRequest) -> JournalState | None:
+    """The state of the page the htmx request came from (its address holds the whole state)."""
+    if not request.htmx or not request.htmx.current_url:
+        return None
+    return JournalState.of(parse_qs(urlsplit(request.htmx.current_url).query))
+
+
+def _pane_response(request: WorkplaceRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """A pane for htmx: the browser's address becomes the page's own (never the pane's), and caches
+    keep the pane and the page apart."""
+    response = render(request, template, context)
+    push_url(response, context["state"].url())
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_GET
 @workplace_required()
 def journal_view(request: WorkplaceRequest) -> HttpResponse:
-    return _render(request, JournalState.of(request.GET))
+    pane = request.GET.get("pane", "") if request.htmx and not request.htmx.history_restore_request else ""
+    # A pane asking for itself (a run in progress) takes the state of the page as it is now, so
+    # what the user paged or chose meanwhile in the other pane is kept.
+    state = (_current(request) if request.GET.get("poll") else None) or JournalState.of(request.GET)
+    context = _journal_context(request, state)
+    if pane in PANES:
+        return _pane_response(request, PANES[pane], context)
+    response = render(request, "servicelog/journal.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_POST
@@ -175,10 +193,7 @@ def journal_start_view(request: WorkplaceRequest, code: str) -> HttpResponse:
     workplace = request.workplace
     assert workplace is not None  # workplace_required
     service = service_get(workplace, code)
-    current = (
-        JournalState.of(parse_qs(urlsplit(request.htmx.current_url or "").query)) if request.htmx else None
-    )
-    state = replace(current or JournalState(), service=service.code)
+    state = replace(_current(request) or JournalState(), service=service.code)
     mo = None if workplace.sees_all_mo else workplace.mo
     if not service.manual_start:
         return _answer(request, state, error=f"Сервис «{service.name}» не запускается вручную.")
@@ -192,7 +207,7 @@ def journal_start_view(request: WorkplaceRequest, code: str) -> HttpResponse:
         return _answer(request, state, error=str(exc))
     audit_record(action=AuditAction.MANUAL_START, request=request, obj=started)
     state = replace(state, run=started.pk, page=None, ppage=None, lpage=None, tab="", status="")
-    said = f"Сервис «{service.name}» для {f'МО «{mo.code} {mo.name_short}»' if mo else 'всего региона'}"
+    said = f"Сервис «{service.name}» для {scope_label(mo)}"
     if started.result == RunResult.ERROR:
         return _answer(
             request, state, error=f"{said}: запуск завершён с ошибкой, подробности в журнале запуска."
@@ -212,9 +227,5 @@ def _answer(
         else:
             messages.success(request, notice)
         return redirect(state.url())
-    response = render(
-        request,
-        PANES["right"],
-        _journal_context(request, state) | {"notice": notice, "notice_error": error},
-    )
-    return push_url(response, state.url())
+    context = _journal_context(request, state) | {"notice": notice, "notice_error": error}
+    return _pane_response(request, PANES["right"], context)

@@ -99,7 +99,7 @@ class ServiceRun(models.Model):
     def audit_title(self) -> str:
         """How the audit trail names the run: its service and its start, in local time."""
         started = timezone.localtime(self.started_at)
-        return f"запуск «{self.service.name}» от {started:%d.%m.%Y %H:%M:%S}"[:300]
+        return f"«{self.service.name}» от {started:%d.%m.%Y %H:%M:%S}"[:300]
 
 
 class PackageStatus(models.TextChoices):
@@ -216,7 +216,7 @@ class Package(models.Model):
         """How the audit trail names the package: its type in words and its GUID."""
         from .registry import package_type_title
 
-        return f"пакет «{package_type_title(self.package_type)}» {self.message_id}"[:300]
+        return f"«{package_type_title(self.package_type)}» {self.message_id}"[:300]
 
     @property
     def message_id(self) -> str:

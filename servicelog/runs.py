@@ -31,9 +31,15 @@ def _in_business_transaction() -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
-def _scope_label(mo: Mo | None, scope_title: str = "") -> str:
-    """Whom a run is for, in words: "МО «590001 ГКБ № 1»", "всего региона", "пациента … (МО «…»)"."""
-    label = f"МО «{mo.code} {mo.name_short}»" if mo else "всего региона"
+def run_scope_key(mo: Mo | None, scope: str = "") -> str:
+    """The key of a run's single flight and manual timeout: its МО (or the region) and its scope."""
+    return (mo.code if mo else "") + (f":{scope}" if scope else "")
+
+
+def scope_label(mo: Mo | None, scope_title: str = "") -> str:
+    """Whom a run is for, in words: "МО 590001 ГКБ № 1", "всего региона", "пациента … (МО …)". No
+    quotes around the МО: its own name often has them (ГБУЗ ПК «…»)."""
+    label = f"МО {mo.code} {mo.name_short}" if mo else "всего региона"
     return f"{scope_title} ({label})" if scope_title else label
 
 
@@ -56,7 +62,7 @@ def run_open(
         raise RunRefused(f"Сервис с кодом «{code}» не найден.")
     if not service.enabled:
         raise RunRefused(f"Сервис «{service.name}» не действует в регионе.")
-    scope_key = (mo.code if mo else "") + (f":{scope}" if scope else "")
+    scope_key = run_scope_key(mo, scope)
     now = timezone.now()
     if trigger == RunTrigger.MANUAL:
         timeout = timedelta(seconds=service.manual_send_timeout_seconds)
@@ -69,7 +75,7 @@ def run_open(
         if last_manual is not None:
             next_at = timezone.localtime(last_manual.started_at + timeout)
             raise RunRefused(
-                f"Ручной запуск сервиса «{service.name}» для {_scope_label(mo, scope_title)} возможен "
+                f"Ручной запуск сервиса «{service.name}» для {scope_label(mo, scope_title)} возможен "
                 f"не чаще одного раза "
                 f"в {service.manual_send_timeout_seconds // 60} мин.: последний ручной запуск в "
                 f"{timezone.localtime(last_manual.started_at):%H:%M}, "
@@ -92,7 +98,7 @@ def run_open(
         ).first()
         since = f" с {timezone.localtime(running.started_at):%d.%m.%Y %H:%M}" if running else ""
         raise RunRefused(
-            f"Сервис «{service.name}» уже выполняется для {_scope_label(mo, scope_title)}{since}. "
+            f"Сервис «{service.name}» уже выполняется для {scope_label(mo, scope_title)}{since}. "
             f"Дождитесь завершения."
         ) from None
     who = f" ({user.get_username()})" if user else ""

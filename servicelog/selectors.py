@@ -15,7 +15,7 @@ from django.utils import timezone
 from registry.access import get_scoped_or_404, parse_id, scope
 from registry.models import Mo, Role, Workplace
 from tfoms_portal.dates import TypedPeriod, typed_period
-from tfoms_portal.search import contains_like, starts_like
+from tfoms_portal.search import contains_like, fold
 
 from .models import ERROR_STATUSES, AuditEvent, LogEntry, Package, PackageStatus, Service, ServiceRun
 
@@ -173,7 +173,7 @@ def package_search(*, workplace: Workplace | None, filters: PackageFilter) -> Qu
         elif len(digits) == 11 and not any(ch.isalpha() for ch in filters.person):
             packages = packages.filter(snils=digits)
         else:
-            packages = packages.filter(starts_like("fio", filters.person))
+            packages = packages.filter(fio__startswith=fold(filters.person))  # stored folded (fio_key)
     if filters.text:
         packages = packages.filter(contains_like("result", filters.text))
     return packages.select_related("mo", "service", "run").order_by("-created_at", "-id")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 from django.apps import apps
 from django.contrib import messages
@@ -50,10 +49,6 @@ from .services import (
 )
 
 ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)  # the statistician reads only
-
-
-def _journal_url(**params: Any) -> str:
-    return f"{reverse('journal')}?{urlencode({k: v for k, v in params.items() if v not in (None, '')})}"
 
 
 # --- one package ---------------------------------------------------------------------------------
@@ -369,7 +364,7 @@ DETAIL_LABELS = {
     "file": "файл",
     "files": "файлы",
     "summary": "итог",
-    "value": "запрет установлен",
+    "value": "запрет отправки",
     "api": "через API",
     "kind": "что выгружено",
     "format": "формат",
@@ -389,6 +384,8 @@ DETAIL_LABELS = {
     "mo": "МО",
     "app_path": "раздел",
     "k": "число",
+    "token": "токен",
+    "user": "пользователь",
 }
 EXPORT_KINDS = {"runs": "список запусков", "packages": "пакеты", "log": "подробный журнал"}
 
@@ -397,6 +394,8 @@ def audit_details(details: dict[str, Any] | None) -> str:
     """Details for people: Russian labels, да/нет for flags, lists one after another."""
 
     def shown(key: str, value: Any) -> str:
+        if key == "value" and isinstance(value, bool):  # "Не отправлять пакет" set or cleared
+            return "установлен" if value else "снят"
         if isinstance(value, bool):
             return "да" if value else "нет"
         if isinstance(value, list | tuple):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -46,15 +47,17 @@ def enqueue(task: Any, *args: Any, coalesce: str = "") -> None:
 def _submit(task: Any, args: tuple[Any, ...], coalesce: str) -> Future[Any] | None:
     global _pool
     with _pool_lock:
-        if coalesce:
-            if coalesce in _queued:
-                return None
-            _queued.add(coalesce)
+        if coalesce and coalesce in _queued:
+            return None
         if _pool is None:
             _pool = ThreadPoolExecutor(
                 max_workers=settings.TFOMS_BACKGROUND_THREADS, thread_name_prefix="task"
             )
+        # Marked only once submitted (a pool shut down raises): a refused kick never blocks the next.
+        # The task discards its mark under this lock, so it cannot do so before it is made.
         future = _pool.submit(_run, task, args, coalesce)
+        if coalesce:
+            _queued.add(coalesce)
         _pending.add(future)
     future.add_done_callback(_done)
     return future
@@ -79,7 +82,11 @@ def _run(task: Any, args: tuple[Any, ...], coalesce: str) -> None:
 
 
 def wait_idle(timeout: float = 30.0) -> None:
-    """Until what the pool holds has run (tests; the demo's shutdown)."""
-    with _pool_lock:
-        pending = list(_pending)
-    wait(pending, timeout=timeout)
+    """Until the pool is empty, the work its tasks queued in turn included (tests; the demo's end)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _pool_lock:
+            pending = list(_pending)
+        if not pending:
+            return
+        wait(pending, timeout=max(0.0, deadline - time.monotonic()))

@@ -20,6 +20,15 @@ def production_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         )
     if settings.DEBUG:
         errors.append(Error("DEBUG must be off in production.", id="tfoms.E002"))
+    if settings.TFOMS_BACKGROUND != "celery":
+        errors.append(
+            Error(
+                f"TFOMS_BACKGROUND={settings.TFOMS_BACKGROUND}: runs started from a page would run in the "
+                "web process's own threads (the demo's way), lost when a worker is recycled.",
+                hint="Set CELERY_BROKER_URL (Celery then carries them) and run the Celery workers.",
+                id="tfoms.E004",
+            )
+        )
     return errors
 
 

@@ -45,11 +45,9 @@ def jlink(state: Any, pane: str = "", **changes: Any) -> str:
 def jnav(state: Any, pane: str, **changes: Any) -> str:
     """A link's attributes that replace one journal pane (htmx) and still work without JavaScript:
     `<a {% jnav state "right" page=2 %}>`."""
-    url = state.url(**changes)
     return format_html(
-        'href="{}" hx-get="{}" hx-target="{}" hx-swap="outerHTML" hx-push-url="{}"',
-        url,
+        'href="{}" hx-get="{}" hx-target="{}" hx-swap="outerHTML" hx-sync="#journal:replace"',
+        state.url(**changes),
         state.url(pane, **changes),
         _PANE_TARGETS[pane],
-        url,
-    )
+    )  # the server sets the browser's address (HX-Push-Url): the page's, never the pane's

@@ -49,7 +49,7 @@ def test_start_answers_at_once_and_the_runs_pane_follows_the_run(page, live_serv
     page.wait_for_selector("[data-testid=notice]")
     assert time.monotonic() - started < 1.5  # the page did not wait for the run
     assert page.inner_text("[data-testid=notice]") == (
-        "Сервис «Сервис автоматизированного взаимодействия с ТФОМС» для МО «590001 ГКБ № 1» запущен. "
+        "Сервис «Сервис автоматизированного взаимодействия с ТФОМС» для МО 590001 ГКБ № 1 запущен. "
         "Ход запуска виден в списке запусков."
     )
     assert page.inner_text("[data-testid=run-result]") == "Выполняется"
@@ -57,6 +57,7 @@ def test_start_answers_at_once_and_the_runs_pane_follows_the_run(page, live_serv
 
     expect(page.locator("[data-testid=run-result]")).to_have_text("Успешно", timeout=20_000)
     expect(page.locator("[data-testid=packages]")).to_contain_text("Участки")  # the run's package
+    assert "запущен" in page.inner_text("[data-testid=notice]")  # the panes' polls left the message alone
     page.shot("finished")
     page.click("[data-testid=tab-log]")
     expect(page.locator("[data-testid=log]")).to_contain_text("Запуск завершён: Успешно")
@@ -69,7 +70,7 @@ def test_start_answers_at_once_and_the_runs_pane_follows_the_run(page, live_serv
     page.wait_for_selector("[data-testid=notice].error")
     page.shot("refused")
     assert (
-        "Ручной запуск сервиса «Сервис автоматизированного взаимодействия с ТФОМС» для МО «590001 ГКБ № 1» "
+        "Ручной запуск сервиса «Сервис автоматизированного взаимодействия с ТФОМС» для МО 590001 ГКБ № 1 "
         "возможен не чаще одного раза в 60 мин." in page.inner_text("[data-testid=notice]")
     )
 

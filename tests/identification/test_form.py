@@ -226,3 +226,13 @@ def test_selection_searches_and_show_survive_upload_filter_and_delete(enter, mo_
     assert f"package={package.pk}" in response.url and "q_status=waiting" in response.url
     response = client.post(f"/identification/{package.pk}/delete/", state)
     assert "q_patient=%D0%98%D0%B2" in response.url and "package=" not in response.url
+
+
+def test_day_shows_today_when_today_is_in_the_shown_period(enter, mo_admin_a, package):
+    """ "День" in the current month means today, not the month's first day (issue 15, the run-through)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    month = {"mode": "month", "date_from": today.replace(day=1).isoformat(), "date_to": today.isoformat()}
+    html = enter(mo_admin_a).get("/identification/", {**month, "go": "day"}).content.decode()
+    assert f'name="date_from" value="{today.isoformat()}"' in html

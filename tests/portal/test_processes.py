@@ -90,8 +90,10 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 def test_web_serves_healthz_with_production_settings(tmp_path):
     port = _free_port()
     argv = _argv(PROCESS_COMMANDS["web"], **{"0.0.0.0:8000": f"127.0.0.1:{port}", "3": "1"})
+    # production has Celery's broker (the deploy check refuses page work in web threads, tfoms.E004)
+    env = _env(tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
     proc = subprocess.Popen(
-        argv, cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         deadline = time.monotonic() + 30

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from registry.models import Person
+from servicelog.forming import fio_key
 from servicelog.models import Package, PackageStatus
 from servicelog.services import run_finish, run_open
 from tests.factories import AttachmentFactory, PersonFactory
@@ -45,12 +46,14 @@ def test_packages_by_person_and_text_with_e_for_yo(enter, mo_admin_a, mo_a):
         operation="Insert",
         status=PackageStatus.REJECTED_BY_FUND,
         content_hash="h",
-        fio="СЁМИНА АННА",
+        fio=fio_key("Сёмина Анна"),  # as forming stores it
         result="Прикреплённое лицо не найдено",
         payload={},
     )
     run_finish(run)
     client = enter(mo_admin_a)
-    for params in ({"person": "семина"}, {"text": "прикрепленное ЛИЦО"}):
+    for params in ({"q": "сёмина"}, {"q": "Семина Анна"}, {"text": "прикрепленное ЛИЦО"}):
         html = client.get("/journal/search/", params).content.decode()
         assert f'data-package="{package.pk}"' in html, params
+    html = client.get("/journal/search/", {"q": "Семенова"}).content.decode()
+    assert f'data-package="{package.pk}"' not in html  # a search that should find nothing finds nothing

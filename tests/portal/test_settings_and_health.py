@@ -44,9 +44,18 @@ def test_deploy_check_is_clean_with_production_values(tmp_path):
         ALLOWED_HOSTS="portal.example",
         SECURE_SSL_REDIRECT="true",
         SECURE_HSTS_SECONDS="31536000",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deploy_check_refuses_page_work_in_web_threads(tmp_path):
+    """Without a Celery broker a run started from a page would live in a web worker's thread."""
+    key_file = tmp_path / "secret"
+    key_file.write_text("x" * 20 + "-production-like-secret-key-with-enough-entropy-0123456789")
+    result = manage("check", "--deploy", SECRET_KEY_FILE=str(key_file), ALLOWED_HOSTS="portal.example")
+    assert result.returncode != 0 and "tfoms.E004" in result.stderr and "CELERY_BROKER_URL" in result.stderr
 
 
 def test_settings_read_the_environment():

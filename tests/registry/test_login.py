@@ -223,12 +223,17 @@ def test_cancel_on_change_returns_to_the_current_workplace(client, mo_a, mo_b):
     login(client, "multi2")
     client.post("/workplace/", {"mo": mo_a.pk})
     assert client.get("/").status_code == 200
-    assert "Выбор МО" in client.get("/workplace/?change=1").content.decode()
+    assert (
+        "Выбор МО"
+        in client.get(
+            "/workplace/?change=1", HTTP_REFERER="http://testserver/journal/?service=tfoms_auto"
+        ).content.decode()
+    )
     page = client.post("/workplace/", {"mo": mo_a.pk, "change": "1"}).content.decode()
     for column in ("Подразделение / Отделение / Служба", "Должность", "Расписание", "Отдел ИТ", "Пн–Пт"):
         assert column in page  # the columns of manual §3.2
     response = client.post("/workplace/cancel/")
-    assert response.url == "/"
+    assert response.url == "/journal/?service=tfoms_auto"  # back on the page it was pressed on
     home = client.get("/")
     assert home.status_code == 200 and home.wsgi_request.workplace == current
 

@@ -66,6 +66,25 @@ def test_the_token_acts_in_its_own_workplace_not_the_default(mo_a, mo_b):
     assert client_with(body_b["token"]).get("/api/v1/me/").json()["workplace"]["mo"] == mo_b.code
     Workplace.objects.filter(pk=first.pk).update(is_active=False)  # a closed workplace stops its token
     assert client_with(body_a["token"]).get("/api/v1/me/").status_code == 403
+    # a workplace given to another user in the admin no longer serves the old user's token
+    Workplace.objects.filter(pk=second.pk).update(user=UserFactory(username="successor"))
+    assert client_with(body_b["token"]).get("/api/v1/me/").status_code == 403
+
+
+def test_data_is_scoped_by_the_tokens_workplace(mo_a, mo_b):
+    """A token for МО Б lists МО Б's persons even when the user's default is МО А."""
+    from registry.models import UserProfile
+    from tests.factories import AttachmentFactory, PersonFactory
+
+    user = UserFactory(username="three")
+    in_a = WorkplaceFactory(user=user, mo=mo_a, role=Role.MO_ADMIN)
+    in_b = WorkplaceFactory(user=user, mo=mo_b, role=Role.MO_ADMIN)
+    UserProfile.objects.update_or_create(user=user, defaults={"default_workplace": in_a})
+    AttachmentFactory(person=PersonFactory(last_name="Авдеев"), mo=mo_a)
+    AttachmentFactory(person=PersonFactory(last_name="Бобров"), mo=mo_b)
+    _, body = token("three", workplace=in_b.pk)
+    names = [p["last_name"] for p in client_with(body["token"]).get("/api/v1/persons/").json()["results"]]
+    assert names == ["Бобров"]
 
 
 def test_tokens_are_stored_hashed_and_expire(mo_admin_a, settings):

@@ -207,7 +207,7 @@ def test_a_form_error_package_never_moves(test_type, a_run, mo_a):
 
 def test_second_run_of_the_same_scope_is_refused(mo_a, mo_b):
     run_open("tfoms_auto", mo=mo_a)
-    with pytest.raises(RunRefused, match="уже выполняется для МО «590001 "):
+    with pytest.raises(RunRefused, match="уже выполняется для МО 590001 ГКБ"):
         run_open("tfoms_auto", mo=mo_a)
     run_open("tfoms_auto", mo=mo_b)  # another МО may run at the same time
     run_open("tfoms_auto")  # and so may the region-wide run
@@ -228,7 +228,7 @@ def test_manual_start_within_the_timeout_is_refused(mo_a):
     SiteFactory(mo=mo_a)  # the first start sends its district
     first = service_execute("tfoms_auto", mo=mo_a, trigger=RunTrigger.MANUAL)
     assert first.result == RunResult.SUCCESS and first.packages.exists()
-    with pytest.raises(RunRefused, match=r"для МО «590001 [^»]+» возможен не чаще одного раза в 60 мин"):
+    with pytest.raises(RunRefused, match=r"для МО 590001 ГКБ № 1 возможен не чаще одного раза в 60 мин"):
         run_open("tfoms_auto", mo=mo_a, trigger=RunTrigger.MANUAL)
     service_execute("tfoms_auto", mo=mo_a)  # the schedule is not limited
     ServiceRun.objects.filter(pk=first.pk).update(started_at=timezone.now() - timedelta(minutes=61))

@@ -93,9 +93,7 @@ def test_manual_start_runs_for_own_mo_and_is_audited(enter, mo_admin_a):
     run = ServiceRun.objects.get(trigger="manual")
     assert run.mo == mo_admin_a.mo and run.result == RunResult.SUCCESS and run.started_by == mo_admin_a.user
     page = response.content.decode()
-    assert (
-        f"Сервис «{run.service.name}» для МО «{run.mo.code} {run.mo.name_short}» выполнен: успешно." in page
-    )
+    assert f"Сервис «{run.service.name}» для МО {run.mo.code} {run.mo.name_short} выполнен: успешно." in page
     assert "Запуск сервиса: вручную (mo_admin_a)" in page  # the run has no packages: its messages shown
     assert AuditEvent.objects.filter(action=AuditAction.MANUAL_START, object_id=str(run.pk)).exists()
 
@@ -137,3 +135,43 @@ def test_unknown_service_and_junk_run_ids(enter, dc_admin, runs):
 def test_sidebar_links_to_the_journal(enter, mo_admin_a):
     page = enter(mo_admin_a).get("/").content.decode()
     assert 'href="/journal/"' in page
+
+
+HX = {"HX-Request": "true"}
+
+
+def test_panes_are_fragments_with_the_pages_address_and_the_history_gets_the_page(enter, dc_admin, runs):
+    region, _ = runs
+    client = enter(dc_admin)
+    pane = client.get("/journal/", {"service": "tfoms_auto", "run": region.pk, "pane": "right"}, headers=HX)
+    html = pane.content.decode()
+    assert "<html" not in html and 'id="journal-right"' in html
+    assert pane["HX-Push-Url"] == f"/journal/?service=tfoms_auto&run={region.pk}"  # never the pane's own
+    assert "HX-Request" in pane["Vary"]
+    restore = client.get(
+        "/journal/",
+        {"service": "tfoms_auto", "run": region.pk, "pane": "right"},
+        headers={**HX, "HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in restore.content.decode()  # Back after a cache miss gets the whole page
+
+
+def test_a_pane_asking_for_itself_keeps_what_the_user_did_meanwhile(enter, dc_admin, runs):
+    """The poll of a running run takes the state from the page's address as it is now."""
+    region, _ = runs
+    current = f"http://testserver/journal/?service=tfoms_auto&run={region.pk}&tab=log&lpage=1"
+    html = (
+        enter(dc_admin)
+        .get("/journal/", {"pane": "detail", "poll": "1"}, headers={**HX, "HX-Current-URL": current})
+        .content.decode()
+    )
+    assert 'id="pane-detail"' in html and "Общая строка журнала" in html  # the log tab the user chose
+
+
+@pytest.mark.parametrize("pane", ["right", "runs", "detail"])
+def test_another_mos_run_is_404_in_every_pane(enter, mo_admin_a, runs, pane):
+    _, own_b = runs
+    response = enter(mo_admin_a).get(
+        "/journal/", {"service": "tfoms_auto", "run": own_b.pk, "pane": pane}, headers=HX
+    )
+    assert response.status_code == 404

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from servicelog.models import AuditAction, AuditEvent, Package, PackageStatus, RunResult, ServiceRun
 from servicelog.notify import notify_overdue
+from servicelog.registry import package_type_title
 from servicelog.services import log_write, run_finish, run_open
 
 S = PackageStatus
@@ -457,7 +458,7 @@ def test_audit_page_speaks_russian(enter, dc_admin, world):
     html = client.get("/audit/").content.decode()
     table = html[html.index('data-testid="audit"') :]
     ok = world["ok"]
-    assert f"пакет: пакет «Прикрепление к участку» {ok.message_id}" in table or ok.message_id in table
+    assert f"пакет: «{package_type_title(ok.package_type)}» {ok.message_id}" in table
     assert "servicelog.Package" not in table and "АРМ администратора ЦОД" in table
 
 
@@ -475,12 +476,12 @@ def test_audit_names_objects_in_words_with_russian_details_and_filters_by_object
     html = client.get("/audit/").content.decode()
     table = html[html.index('data-testid="audit"') :]
     assert f"человек: Семёнова Алёна Петровна, {person.birth_date:%d.%m.%Y} г. р." in table
-    assert "запуск «Сервис автоматизированного взаимодействия с ТФОМС» от " in table
+    assert "запуск сервиса: «Сервис автоматизированного взаимодействия с ТФОМС» от " in table
     assert "что выгружено: список запусков; формат: csv; сервис: tfoms_auto" in table
     assert "kind:" not in table and "format:" not in table
     found = client.get("/audit/", {"object": "семенова"}).content.decode()
     found = found[found.index('data-testid="audit"') :]
-    assert "Семёнова Алёна" in found and "запуск «" not in found
+    assert "Семёнова Алёна" in found and "запуск сервиса: «" not in found
 
 
 def test_a_start_with_the_task_queue_down_closes_the_run(enter, mo_admin_a, monkeypatch, settings):
