@@ -16,9 +16,10 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 venv: $(VENV)/.installed
 
 # The demo: DEBUG off (the portal's Russian error pages), a local secret key and cookies allowed over
-# plain http on 127.0.0.1 — on Django's development server, not production's gunicorn and Celery.
+# plain http on 127.0.0.1 — on Django's development server, not production's gunicorn and Celery;
+# sessions in the process's memory (SQLite's one writer would make each page wait for a run).
 # tests/portal/test_demo.py starts the portal with this line.
-DEMO_ENV := DEBUG=false SECURE_COOKIES=false SECRET_KEY_FILE=.demo-secret
+DEMO_ENV := DEBUG=false SECURE_COOKIES=false SECRET_KEY_FILE=.demo-secret SESSION_ENGINE=django.contrib.sessions.backends.cache
 
 .demo-secret:
 	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@

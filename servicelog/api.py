@@ -69,7 +69,14 @@ class ServiceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Response({"detail": f"Сервис «{service.name}» не запускается вручную."}, status=400)
         user = request.user if request.user.is_authenticated else None
         try:
-            run = run_start(code, mo=None if workplace.sees_all_mo else workplace.mo, user=user)  # type: ignore[arg-type]
+            run = run_start(
+                code,
+                mo=None if workplace.sees_all_mo else workplace.mo,
+                user=user,  # type: ignore[arg-type]
+                opened_hook=lambda opened: audit_record(
+                    action=AuditAction.MANUAL_START, request=request._request, obj=opened
+                ),
+            )
         except RunRefused as exc:
             audit_record(
                 action=AuditAction.MANUAL_START,
@@ -78,7 +85,6 @@ class ServiceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 outcome=f"отказ: {exc}"[:250],
             )
             return Response({"detail": str(exc)}, status=409)
-        audit_record(action=AuditAction.MANUAL_START, request=request._request, obj=run)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -199,13 +199,17 @@ def journal_start_view(request: WorkplaceRequest, code: str) -> HttpResponse:
         return _answer(request, state, error=f"Сервис «{service.name}» не запускается вручную.")
     user = request.user if request.user.is_authenticated else None
     try:
-        started = run_start(service.code, mo=mo, user=user)
+        started = run_start(
+            service.code,
+            mo=mo,
+            user=user,
+            opened_hook=lambda run: audit_record(action=AuditAction.MANUAL_START, request=request, obj=run),
+        )
     except RunRefused as exc:
         audit_record(
             action=AuditAction.MANUAL_START, request=request, obj=service, outcome=f"отказ: {exc}"[:250]
         )
         return _answer(request, state, error=str(exc))
-    audit_record(action=AuditAction.MANUAL_START, request=request, obj=started)
     state = replace(state, run=started.pk, page=None, ppage=None, lpage=None, tab="", status="")
     said = f"Сервис «{service.name}» для {scope_label(mo)}"
     if started.result == RunResult.ERROR:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -183,15 +183,21 @@ def service_execute(
     return run_execute(run_open(code, mo=mo, trigger=trigger, user=user))
 
 
-def run_start(code: str, *, mo: Mo | None, user: User | None) -> ServiceRun:
+def run_start(
+    code: str, *, mo: Mo | None, user: User | None, opened_hook: Callable[[ServiceRun], object] | None = None
+) -> ServiceRun:
     """A start by a person ("Запуск"): the run is opened now, so a refusal is said at once, and
     carried out in the background (tfoms_portal/background.py); the page answers without waiting.
-    A task queue that refuses it closes the run with that error instead of leaving it running."""
+    A task queue that refuses it closes the run with that error instead of leaving it running.
+    `opened_hook` (the audit entry) writes before the run's work begins: on SQLite, with its one
+    writer, it would otherwise wait for the run's first transaction."""
     from tfoms_portal.background import enqueue
 
     from .tasks import execute_run
 
     opened = run_open(code, mo=mo, trigger=RunTrigger.MANUAL, user=user)
+    if opened_hook is not None:
+        opened_hook(opened)
     try:
         enqueue(execute_run, opened.pk)
     except Exception as exc:
