@@ -99,3 +99,24 @@ def test_cancel_on_the_workplace_form_returns_to_the_current_workplace(page, liv
     page.shot("back")
     assert page.text_content("[data-testid=sidebar-title]") == "Действия"
     assert "АРМ администратора ЦОД" in page.inner_text("[data-testid=current-workplace]")
+
+
+def test_person_search_treats_yo_and_e_alike(page, live_server, demo):
+    """Issue 15 item 5: «семенов» finds «Семёнов» and «Семенов» alike, in any case."""
+    from registry.models import Attachment
+
+    person = Person.objects.filter(attachments__mo__code="590001").order_by("pk").first()
+    Person.objects.filter(pk=person.pk).update(last_name="Семёнов")
+    twin = Person.objects.filter(attachments__mo__code="590001").exclude(pk=person.pk).order_by("pk").first()
+    Person.objects.filter(pk=twin.pk).update(last_name="Семенов")
+    assert Attachment.objects.filter(person=twin, mo__code="590001").exists()
+    sign_in(page, live_server.url, "mo_admin")
+    page.wait_for_selector("[data-testid=sidebar-title]")
+    for typed in ("семенов", "СЕМЁНОВ"):
+        page.click("nav >> text=Поиск людей")
+        page.fill("input[name=fio]", typed)
+        page.click("button:has-text('Найти')")
+        page.wait_for_selector("[data-testid=person-results]")
+        results = page.inner_text("[data-testid=person-results]")
+        assert "Семёнов" in results and "Семенов" in results, typed
+    page.shot("yo-search")
