@@ -228,6 +228,9 @@ def test_print_pages(enter, mo_admin_a, world):
     ).content.decode()
     assert "window.print()" in run_page and 'data-testid="print-run"' in run_page
     assert "<td>4</td><td>2</td>" in run_page and "Принят ТФОМС" in run_page
+    # the print of a run names its packages as the detailed log does: GUID and type (issue 15 item 2)
+    assert "<th>Идентификатор пакета</th><th>Тип пакета</th>" in run_page
+    assert world["ok"].message_id in run_page
     list_page = client.get("/journal/print/", {"service": "tfoms_auto"}).content.decode()
     assert 'data-testid="print-list"' in list_page and "весь регион" not in list_page
     assert list_page.count("<tr><td>") == 1  # МО A's run only
