@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from tfoms_portal.background import enqueue
 
@@ -27,10 +30,51 @@ def execute_run(run_id: int) -> str:
     return run_execute(run).result
 
 
+class _DatabaseOutage:
+    """The relay's view of a lost database in this worker: said once, retried after 5, 10, 20 … 60 s
+    instead of a traceback on every pass of beat (issue 16), and its end said too."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.since: float | None = None
+        self.next_try = 0.0
+        self.pause = 5.0
+
+    def waiting(self) -> bool:
+        return self.since is not None and self.clock() < self.next_try
+
+    def failed(self, exc: Exception) -> None:
+        now = self.clock()
+        if self.since is None:
+            self.since, self.pause = now, 5.0
+            logger.error(
+                "relay: база данных недоступна (%s: %s); проходы повторяются реже", type(exc).__name__, exc
+            )
+        else:
+            self.pause = min(self.pause * 2, 60.0)
+        self.next_try = now + self.pause
+        close_old_connections()
+
+    def passed(self) -> None:
+        if self.since is not None:
+            logger.warning("relay: база данных снова доступна (через %.0f с)", self.clock() - self.since)
+            self.since = None
+
+
+OUTAGE = _DatabaseOutage()
+
+
 @shared_task(name="servicelog.relay", ignore_result=True)
 def relay() -> dict[str, int]:
     """Publish what is due; beat runs it every few seconds and forming kicks it after commit."""
-    stats = relay_run()
+    if OUTAGE.waiting():
+        return {"sent": 0, "failed": 0, "keys": 0}
+    try:
+        stats = relay_run()
+    except (OperationalError, InterfaceError) as exc:
+        OUTAGE.failed(exc)
+        return {"sent": 0, "failed": 0, "keys": 0}
+    OUTAGE.passed()
     return {"sent": stats.sent, "failed": stats.failed, "keys": stats.keys}
 
 

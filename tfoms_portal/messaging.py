@@ -303,6 +303,7 @@ class AmqpBackend:
         # The next batch is already here while one is applied: no round trip to the broker between them.
         channel.basic_qos(prefetch_count=max(settings.TFOMS_CONSUMER_PREFETCH, 2 * max_batch))
         pending: list[tuple[int, InMessage]] = []
+        pause = 0.0  # after a failed batch (our database down): 2, 4 … 60 s, said once
 
         def on_message(ch: Any, method: Any, props: Any, body: bytes) -> None:
             message = InMessage(
@@ -330,12 +331,18 @@ class AmqpBackend:
                 try:
                     handler([message for _, message in batch])
                 except Exception:
-                    logger.exception("%d inbound message(s) not handled; requeued", len(batch))
+                    if not pause:
+                        logger.exception("%d inbound message(s) not handled; requeued", len(batch))
+                    pause = min(pause * 2, 60.0) if pause else settings.TFOMS_CONSUMER_RETRY_SECONDS
+                    logger.warning("inbound batch requeued; next try in %.0f s", pause)
                     # back to the queue: the batch and whatever was delivered after it, in order
                     channel.basic_nack(pending[-1][0] if pending else last, multiple=True, requeue=True)
                     pending.clear()
-                    connection.sleep(2)
+                    connection.sleep(pause)
                     continue
+                if pause:
+                    logger.warning("inbound messages handled again after a failure")
+                    pause = 0.0
                 channel.basic_ack(last, multiple=True)
             for tag in tags:
                 channel.basic_cancel(tag)

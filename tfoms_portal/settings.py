@@ -233,6 +233,9 @@ TFOMS_RELAY_BATCH = env.int("TFOMS_RELAY_BATCH", default=500)
 TFOMS_CONSUMER_PREFETCH = env.int("TFOMS_CONSUMER_PREFETCH", default=50)
 # Messages the consumer applies in one transaction (servicelog/inbox_batch.py); 1: one by one.
 TFOMS_CONSUMER_BATCH = env.int("TFOMS_CONSUMER_BATCH", default=100)
+# A batch the consumer could not apply (our database down) comes back after this many seconds, then
+# twice as long each time up to a minute.
+TFOMS_CONSUMER_RETRY_SECONDS = env.float("TFOMS_CONSUMER_RETRY_SECONDS", default=2.0)
 # Automatic retries of "Ошибка отправки": back-off doubling from the base up to the max, then a person.
 TFOMS_SEND_RETRY_BASE_SECONDS = env.int("TFOMS_SEND_RETRY_BASE_SECONDS", default=30)
 TFOMS_SEND_RETRY_MAX_SECONDS = env.int("TFOMS_SEND_RETRY_MAX_SECONDS", default=3600)
