@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.access import api_workplace
-from registry.models import Role
+from registry.models import ADMIN_ROLES
 
 from .export import ExportRefused, attachment_file_response, export_mo, export_period, parse_day
 
-ROLES = (Role.DC_ADMIN, Role.MO_ADMIN)
+ROLES = ADMIN_ROLES
 
 
 @extend_schema(

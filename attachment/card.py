@@ -12,14 +12,14 @@ from django.views.decorators.http import require_POST
 from audit.models import AuditAction
 from audit.services import audit_record
 from registry.access import WorkplaceRequest, workplace_required
-from registry.models import Person, Role, Workplace
+from registry.models import ADMIN_ROLES, Person, Workplace
 from registry.selectors import person_card
 from servicelog.services import RunRefused
 
 from .selectors import person_attachment_packages
 from .services import attachment_package_type, person_attachment_send
 
-SENDERS = (Role.DC_ADMIN, Role.MO_ADMIN)
+SENDERS = ADMIN_ROLES
 
 
 def person_attachment_section(person: Person, workplace: Workplace | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from registry.access import WorkplaceRequest, workplace_required
-from registry.models import Mo, Role, Workplace
+from registry.models import ADMIN_ROLES, Mo, Workplace
 
 from .export import (
     ExportCheck,
@@ -34,7 +34,7 @@ from .export import (
     report_response,
 )
 
-ROLES = (Role.DC_ADMIN, Role.MO_ADMIN)  # like the other admin forms: the statistician is refused
+ROLES = ADMIN_ROLES  # like the other admin forms: the statistician is refused
 REPORT_MARK = "<!-- the error report -->"
 
 

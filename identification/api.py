@@ -19,12 +19,12 @@ from rest_framework.response import Response
 from audit.models import AuditAction
 from audit.services import audit_record
 from registry.access import api_workplace, parse_id
-from registry.models import Role
+from registry.models import ADMIN_ROLES
 
 from .selectors import Period, package_get, packages_for
 from .services import ResponseRefused, identification_response_load
 
-ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)
+ADMINS = ADMIN_ROLES
 
 
 def _admin_workplace(request: Request) -> Any:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.models import AuditAction
 from audit.services import audit_record
 from registry.access import WorkplaceRequest, parse_id, workplace_required
-from registry.models import Role
+from registry.models import ADMIN_ROLES
 from tfoms_portal import dates
 
 from .models import RecordStatus
@@ -32,7 +32,7 @@ from .selectors import (
 )
 from .services import ResponseRefused, identification_package_delete, identification_response_load
 
-ROLES = (Role.DC_ADMIN, Role.MO_ADMIN)  # §4.3.1
+ROLES = ADMIN_ROLES  # §4.3.1
 SHOW = {"all": "Все", "answered": "С ответом", "unanswered": "Без ответа"}
 SEARCHES = ("q_patient", "q_period", "q_case", "q_status", "q_errors", "q_result")
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.models import AuditAction
 from audit.services import audit_record
 from registry.access import WorkplaceRequest, scope, workplace_required
-from registry.models import Mo, Role, Smo
+from registry.models import ADMIN_ROLES, Mo, Role, Smo
 from servicelog.models import RunResult
 
 from .models import MONTHS, PlanExport, PlanPerson, ProphylaxisPlan
@@ -38,7 +38,7 @@ from .plans import (
 from .selectors import plan_counts
 
 VIEWERS = (Role.MO_ADMIN, Role.STATISTICIAN, Role.DC_ADMIN)  # manual §4.5.2.1.2 and the issue
-SENDERS = (Role.MO_ADMIN, Role.DC_ADMIN)  # the exchange service is theirs (manual §4.4.5.2.1)
+SENDERS = ADMIN_ROLES  # the exchange service is theirs (manual §4.4.5.2.1)
 STATUSES = PlanPerson.Status
 MAX_REPLY_BYTES = 20 * 1024 * 1024
 

@@ -628,6 +628,10 @@ class Role(models.TextChoices):
     STATISTICIAN = "statistician", "АРМ медицинского статистика"
 
 
+# Those who act (start, send, load, flag); the statistician reads only (manual §3, §4.3.1, §4.6).
+ADMIN_ROLES = (Role.DC_ADMIN, Role.MO_ADMIN)
+
+
 class Workplace(models.Model):
     """A user's workplace in an МО. The role decides the scope: ЦОД admin sees every МО."""
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.access import api_workplace, parse_id
-from registry.models import Role
+from registry.models import ADMIN_ROLES
 
 from .audit import audit_record
 from .models import AuditAction
@@ -41,7 +41,7 @@ from .services import (
     run_start,
 )
 
-ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)
+ADMINS = ADMIN_ROLES
 
 
 def _require_admin(request: Request) -> None:

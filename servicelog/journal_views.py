@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from registry.access import WorkplaceRequest, parse_id, workplace_required
-from registry.models import Role
+from registry.models import ADMIN_ROLES
 
 from .audit import audit_record
 from .catalog import service_detail, service_note
@@ -42,7 +42,7 @@ from .selectors import (
     with_overdue,
 )
 
-ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)  # the statistician reads only
+ADMINS = ADMIN_ROLES  # the statistician reads only
 RUNS_PER_PAGE = 10
 PACKAGES_PER_PAGE = 50
 LOG_PER_PAGE = 100

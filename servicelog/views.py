@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from registry.access import WorkplaceRequest, parse_id, workplace_required
-from registry.models import Role
+from registry.models import ADMIN_ROLES, Role
 from tfoms_portal.dates import typed_period
 
 from .audit import audit_record
@@ -48,7 +48,7 @@ from .services import (
     package_resend,
 )
 
-ADMINS = (Role.DC_ADMIN, Role.MO_ADMIN)  # the statistician reads only
+ADMINS = ADMIN_ROLES  # the statistician reads only
 
 
 # --- one package ---------------------------------------------------------------------------------
