@@ -151,7 +151,10 @@ def plan_send_view(request: Request, plan_id: int) -> Response:
 
 
 class ExportRequestSerializer(serializers.Serializer):
-    plans = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+    # ids as the database holds them: a larger number is a 400, not a database error
+    plans = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1
+    )
     smo = serializers.ListField(child=serializers.CharField(max_length=5), required=False, default=list)
     month = serializers.IntegerField(min_value=1, max_value=12)
     year = serializers.IntegerField(min_value=2000, max_value=2100)

@@ -68,7 +68,7 @@ def _chosen_workplace(user: User, requested: Any) -> tuple[Workplace | None, lis
         {
             "username": serializers.CharField(),
             "password": serializers.CharField(),
-            "workplace": serializers.IntegerField(required=False),
+            "workplace": serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1),
         },
     ),
     responses={
