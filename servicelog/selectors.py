@@ -17,7 +17,16 @@ from registry.models import Mo, Role, Workplace
 from tfoms_portal.dates import TypedPeriod, typed_period
 from tfoms_portal.search import contains_like, fold
 
-from .models import ERROR_STATUSES, AuditEvent, LogEntry, Package, PackageStatus, Service, ServiceRun
+from .models import (
+    ERROR_STATUSES,
+    AuditEvent,
+    LogEntry,
+    Package,
+    PackageStatus,
+    RunResult,
+    Service,
+    ServiceRun,
+)
 
 STATISTICIAN_SERVICES = ("tfoms_auto",)  # §4.6.1: the statistician sees only the TFOMS service
 
@@ -57,6 +66,16 @@ def run_package_counts(*, workplace: Workplace | None, run_ids: list[int]) -> di
         .annotate(total=Count("id"), errors=Count("id", filter=Q(status__in=ERROR_STATUSES)))
     )
     return {row["run_id"]: (row["total"], row["errors"]) for row in rows}
+
+
+def runs_failed_elsewhere(*, workplace: Workplace | None, runs: list[ServiceRun]) -> set[int]:
+    """Region-wide runs that ended with an error none of whose error lines the viewer may see: the
+    error was another МО's (the МО admin's and statistician's counts and log are of their МО, §4.6.3)."""
+    failed = [r.pk for r in runs if r.result == RunResult.ERROR and r.mo_id is None]
+    if not failed or workplace is None or workplace.sees_all_mo:
+        return set()
+    own = scope(LogEntry.objects.filter(run_id__in=failed, level=LogEntry.Level.ERROR), workplace)
+    return set(failed) - set(own.values_list("run_id", flat=True).distinct())
 
 
 def run_log(*, workplace: Workplace | None, run: ServiceRun) -> QuerySet[LogEntry]:

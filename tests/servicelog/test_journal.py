@@ -175,3 +175,21 @@ def test_another_mos_run_is_404_in_every_pane(enter, mo_admin_a, runs, pane):
         "/journal/", {"service": "tfoms_auto", "run": own_b.pk, "pane": pane}, headers=HX
     )
     assert response.status_code == 404
+
+
+def test_a_region_run_that_failed_in_another_mo_says_so_to_an_mo_user(enter, dc_admin, mo_admin_a, mo_b):
+    """§4.6.3: an МО admin's counts and log are of their МО; the result says when the error was elsewhere."""
+    from servicelog.models import LogEntry
+
+    region = run_open("tfoms_auto")
+    log_write(run=region, mo=mo_b, level=LogEntry.Level.ERROR, message="Ошибка в МО Б")
+    run_finish(region)
+    assert region.result == RunResult.ERROR
+    mo_page = enter(mo_admin_a).get("/journal/", {"service": "tfoms_auto"}).content.decode()
+    assert "Завершено с ошибкой в других МО" in row(mo_page, region)
+    dc_page = enter(dc_admin).get("/journal/", {"service": "tfoms_auto"}).content.decode()
+    assert "Завершено с ошибкой</td>" in row(dc_page, region)
+    # an error of their own МО is theirs to see as it is
+    log_write(run=region, mo=mo_admin_a.mo, level=LogEntry.Level.ERROR, message="Ошибка в МО А")
+    mo_page = enter(mo_admin_a).get("/journal/", {"service": "tfoms_auto"}).content.decode()
+    assert "в других МО" not in row(mo_page, region)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from django.db import OperationalError
 
 from servicelog import tasks
 from servicelog.relay import RelayStats
 
 
+@pytest.mark.django_db
 def test_a_lost_database_is_said_once_retried_later_and_its_return_said(monkeypatch, caplog):
     now = [0.0]
     outage = tasks._DatabaseOutage(clock=lambda: now[0])
