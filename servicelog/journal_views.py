@@ -113,6 +113,7 @@ def _journal_context(request: WorkplaceRequest, state: JournalState) -> dict[str
     ids = [r.pk for r in shown] + ([selected.pk] if selected and selected not in shown else [])
     counts = run_package_counts(workplace=workplace, run_ids=ids) if service.carries_packages else {}
     can_act = workplace is not None and workplace.role in ADMINS
+    has_jobs = bool(service_jobs(service.code))
     context.update(
         service=service,
         page=page,
@@ -123,8 +124,8 @@ def _journal_context(request: WorkplaceRequest, state: JournalState) -> dict[str
         selected=selected,
         poll_seconds=POLL_SECONDS,
         can_act=can_act,
-        can_start=service.manual_start and bool(service_jobs(service.code)) and can_act,
-        no_jobs=not service_jobs(service.code),
+        can_start=service.manual_start and has_jobs and can_act,
+        no_jobs=not has_jobs,
         service_note=service_note(service.code),
     )
     if selected is not None:

@@ -181,3 +181,13 @@ def make_plan(mo: Mo) -> ProphylaxisPlan:
         DocumentFactory(person=person, number=f"12345{n}")
         PlanPerson.objects.create(plan=plan, person=person, quarter=4, smo=smo)
     return plan
+
+
+def journal_package(run, mo, **fields):
+    """A package of a run as the journal shows it (DISTRICT Insert, Сформирован unless told)."""
+    import uuid
+
+    from servicelog.models import Package
+
+    values = {"package_type": "DISTRICT", "operation": "Insert", "status": "formed", "content_hash": "h"}
+    return Package.objects.create(uuid=uuid.uuid4(), service=run.service, run=run, mo=mo, **(values | fields))

@@ -5,7 +5,6 @@ and the runs pane follows the run to its result by itself; services, runs and th
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -14,7 +13,7 @@ from registry.models import Role
 from servicelog.models import Package, RunResult, ServiceRun
 from servicelog.services import log_write, run_finish, run_open
 from tests.browser.conftest import log_in
-from tests.factories import MoFactory, SiteFactory, UserFactory, WorkplaceFactory
+from tests.factories import MoFactory, SiteFactory, UserFactory, WorkplaceFactory, journal_package
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -106,15 +105,10 @@ def _runs_with_packages(mo, runs: int, packages: int) -> list[ServiceRun]:
     for number in range(runs):
         run = run_open("tfoms_auto", mo=mo, scope=f"t{number}")
         for index in range(packages if number == runs - 1 else 1):
-            Package.objects.create(
-                uuid=uuid.uuid4(),
-                service=run.service,
-                run=run,
-                mo=mo,
-                package_type="DISTRICT",
-                operation="Insert",
+            journal_package(
+                run,
+                mo,
                 status=("accepted", "send_error", "send_error")[index % 3],
-                content_hash="h",
                 payload={"LPUREGION_NAME": str(index)},
             )
         log_write(run=run, message=f"Строка подробного журнала запуска {number}")

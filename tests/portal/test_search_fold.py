@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from registry.models import Person
 from servicelog.forming import fio_key
-from servicelog.models import Package, PackageStatus
+from servicelog.models import PackageStatus
 from servicelog.services import run_finish, run_open
-from tests.factories import AttachmentFactory, PersonFactory
+from tests.factories import AttachmentFactory, PersonFactory, journal_package
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +35,11 @@ def test_a_yo_typed_finds_a_name_written_with_e(enter, mo_admin_a, mo_a):
 
 def test_packages_by_person_and_text_with_e_for_yo(enter, mo_admin_a, mo_a):
     run = run_open("tfoms_auto", mo=mo_a)
-    package = Package.objects.create(
-        uuid=uuid.uuid4(),
-        service=run.service,
-        run=run,
-        mo=mo_a,
+    package = journal_package(
+        run,
+        mo_a,
         package_type="PERSONATTACH",
-        operation="Insert",
         status=PackageStatus.REJECTED_BY_FUND,
-        content_hash="h",
         fio=fio_key("Сёмина Анна"),  # as forming stores it
         result="Прикреплённое лицо не найдено",
         payload={},

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from servicelog.models import AuditAction, AuditEvent, Package, PackageStatus, RunResult, Service, ServiceRun
+from servicelog.models import AuditAction, AuditEvent, PackageStatus, RunResult, Service, ServiceRun
 from servicelog.services import log_write, run_finish, run_open
+from tests.factories import journal_package
 
 pytestmark = pytest.mark.django_db
 
 
 def add_package(run, mo, status=PackageStatus.FORMED):
-    return Package.objects.create(
-        uuid=uuid.uuid4(),
-        service=run.service,
-        run=run,
-        mo=mo,
-        package_type="DISTRICT",
-        operation="Insert",
-        status=status,
-        content_hash="h",
-    )
+    return journal_package(run, mo, status=status)
 
 
 @pytest.fixture
