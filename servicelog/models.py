@@ -255,7 +255,8 @@ class Attempt(models.Model):
     )
     kind = models.CharField("вид", max_length=8, choices=Kind.choices)
     at = models.DateTimeField("когда", auto_now_add=True)
-    ok = models.BooleanField("успешно")
+    # None: published, the broker's confirm not seen yet (or the process died waiting for it)
+    ok = models.BooleanField("успешно", null=True)
     detail = models.TextField("подробности", blank=True)
 
     class Meta:

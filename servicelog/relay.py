@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -15,7 +18,7 @@ from tfoms_portal.db import advisory_key
 
 from .models import Attempt, Direction, LogEntry, Package, PackageStatus
 from .registry import get_package_type
-from .statuses import STATUS_MESSAGES, InvalidTransition, log_write, package_set_status, packages_set_status
+from .statuses import STATUS_MESSAGES, log_write, package_set_status, packages_set_status
 
 S = PackageStatus
 PENDING = (S.FORMED, S.SEND_ERROR)
@@ -41,14 +44,35 @@ def relay_due(now: object) -> Q:
     )
 
 
-def _lock_key(ordering_key: str) -> bool:
-    """One relay works a key at a time (PostgreSQL advisory lock until commit). SQLite serialises
-    writers anyway, so there the lock is the database's own."""
+_local_keys: dict[str, threading.Lock] = {}
+_local_keys_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _hold_key(ordering_key: str) -> Iterator[bool]:
+    """One relay works a key at a time, across both of its transactions (DESIGN §3): a PostgreSQL
+    session advisory lock, gone with the session if the process dies. SQLite has no such lock: one
+    per process, which is all the embedded portal runs."""
     if connection.vendor != "postgresql":
-        return True
+        with _local_keys_guard:
+            lock = _local_keys.setdefault(ordering_key, threading.Lock())
+        held = lock.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                lock.release()
+        return
+    key = advisory_key(ordering_key)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [advisory_key(ordering_key)])
-        return bool(cursor.fetchone()[0])
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held and connection.is_usable():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def relay_run(*, backend: messaging.Backend | None = None) -> RelayStats:
@@ -82,16 +106,19 @@ def _waiting_note(package: Package, blocker: Package) -> None:
         log_write(package=package, run=package.run, level=LogEntry.Level.WARNING, message=message)
 
 
-def _mark_sent(packages: list[Package]) -> None:
-    """Отправлен, its publish attempt and its log line for a confirmed batch. On PostgreSQL one
-    statement (the relay's hot path: three ORM writes per package cost more than the publish)."""
+def _mark_sent(packages: list[Package], attempts: dict[int, int]) -> list[Package]:
+    """Отправлен, its publish attempt confirmed and its log line for a confirmed batch; the packages
+    the fund already answered meanwhile (Принят ТФОМС before our mark) are left as the answer made
+    them. On PostgreSQL one statement (the relay's hot path: three ORM writes per package cost more
+    than the publish). Returns the packages it marked."""
+    Attempt.objects.filter(pk__in=[attempts[p.pk] for p in packages]).update(ok=True, detail="")
     if connection.vendor != "postgresql":
-        Attempt.objects.bulk_create(Attempt(package=p, kind=Attempt.Kind.PUBLISH, ok=True) for p in packages)
-        packages_set_status(packages, S.SENT)
-        Package.objects.filter(pk__in=[p.pk for p in packages], next_attempt_at__isnull=False).update(
+        marked = list(Package.objects.filter(pk__in=[p.pk for p in packages], status__in=PENDING))
+        packages_set_status(marked, S.SENT)
+        Package.objects.filter(pk__in=[p.pk for p in marked], next_attempt_at__isnull=False).update(
             next_attempt_at=None
         )
-        return
+        return marked
     message = STATUS_MESSAGES[S.SENT]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -101,27 +128,25 @@ def _mark_sent(packages: list[Package]) -> None:
                 SET status = %(status)s, result = %(message)s, status_changed_at = %(now)s,
                     next_attempt_at = NULL
                 WHERE id = ANY(%(ids)s) AND status = ANY(%(from)s) RETURNING id, run_id, mo_id
-            ), attempts AS (
-                INSERT INTO {Attempt._meta.db_table} (package_id, kind, at, ok, detail)
-                SELECT id, %(kind)s, %(now)s, true, '' FROM sent
             )
             INSERT INTO {LogEntry._meta.db_table} (at, run_id, package_id, mo_id, level, message)
             SELECT %(now)s, run_id, id, mo_id, %(level)s, %(message)s FROM sent ORDER BY id
+            RETURNING package_id
             """,
             {
                 "status": S.SENT,
                 "from": [str(status) for status in PENDING],  # the life cycle's only ways into Отправлен
                 "message": message,
                 "ids": [p.pk for p in packages],
-                "kind": Attempt.Kind.PUBLISH,
                 "level": LogEntry.Level.INFO,
                 "now": timezone.now(),  # the application's clock, as every other log line
             },
         )
-        if cursor.rowcount != len(packages):  # the claim holds the rows: anything else is a bug
-            raise InvalidTransition(f"{len(packages) - cursor.rowcount} пакетов не в статусе для отправки")
-    for package in packages:
+        marked_ids = {row[0] for row in cursor.fetchall()}
+    marked = [p for p in packages if p.pk in marked_ids]
+    for package in marked:
         package.status, package.result = S.SENT, message
+    return marked
 
 
 def _after_sent(packages: list[Package]) -> None:
@@ -136,16 +161,17 @@ def _after_sent(packages: list[Package]) -> None:
             handler(group)
 
 
-@transaction.atomic
-def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
-    """Publish the due packages of one key in sequence order, stopping at the first that is not due.
+PUBLISHING = "публикуется: подтверждение брокера ещё не получено"
+INTERRUPTED = (
+    "публикация прервана до подтверждения брокера (процесс отправки остановлен); сообщение могло "
+    "дойти до ТФОМС, пакет отправлен снова с тем же идентификатором"
+)
 
-    Marked Отправлен only on the broker's confirm. Rows are claimed FOR UPDATE SKIP LOCKED; a lower
-    package locked by someone else (a resend, a flag) makes the key wait for the next pass."""
-    stats = RelayStats(keys=1)
-    if not _lock_key(ordering_key):
-        return stats
-    now = timezone.now()
+
+def _claim(ordering_key: str, now: datetime) -> list[Package]:
+    """The due packages of one key in sequence order, stopping at the first that is not due. Rows
+    are claimed FOR UPDATE SKIP LOCKED; a lower package locked by someone else (a resend, a flag)
+    makes the key wait for the next pass."""
     pending = list(
         Package.objects.filter(ordering_key=ordering_key, direction=Direction.OUT, do_not_send=False)
         .filter(status__in=PENDING)
@@ -154,14 +180,14 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
         .order_by("sequence", "id")[: settings.TFOMS_RELAY_BATCH]
     )
     if not pending:
-        return stats
+        return []
     lower_locked = (
         Package.objects.filter(ordering_key=ordering_key, direction=Direction.OUT, do_not_send=False)
         .filter(status__in=PENDING, sequence__lt=pending[0].sequence)
         .exists()
     )
     if lower_locked:
-        return stats
+        return []
     batch: list[Package] = []
     for package in pending:
         due = package.status == S.FORMED or (
@@ -173,20 +199,59 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
                 _waiting_note(waiting, package)
             break
         batch.append(package)
-    if not batch:
-        return stats
+    return batch
 
-    messages = [
-        messaging.OutMessage(
-            queue=messaging.queue_name(get_package_type(p.package_type).queue),
-            body=p.body.encode("utf-8"),
-            message_id=p.message_id,
-            type=p.package_type,
-            reply_to=messaging.queue_name(get_package_type(p.package_type).reply_queue),
-        )
-        for p in batch
-    ]
-    outcomes = {o.message_id: o for o in backend.publish(messages)}
+
+def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
+    """Publish the due packages of one key in order; marked Отправлен only on the broker's confirm.
+
+    Two transactions around the publish, under the key's lock: the first claims the batch and
+    records an unconfirmed publish attempt per package (so a process killed while publishing leaves
+    a trace of what the fund may have received, issue 19 item 8); the second confirms the attempts
+    and marks the packages. No transaction stays open while the broker is awaited."""
+    stats = RelayStats(keys=1)
+    with _hold_key(ordering_key) as held:
+        if not held:
+            return stats
+        now = timezone.now()
+        with transaction.atomic():
+            batch = _claim(ordering_key, now)
+            if not batch:
+                return stats
+            # Attempts a dead pass left unconfirmed: this key's lock says no one else is publishing them.
+            Attempt.objects.filter(package__in=batch, kind=Attempt.Kind.PUBLISH, ok__isnull=True).update(
+                detail=INTERRUPTED
+            )
+            attempts = {
+                a.package_id: a.pk
+                for a in Attempt.objects.bulk_create(
+                    Attempt(package=p, kind=Attempt.Kind.PUBLISH, ok=None, detail=PUBLISHING) for p in batch
+                )
+            }
+        messages = [
+            messaging.OutMessage(
+                queue=messaging.queue_name(get_package_type(p.package_type).queue),
+                body=p.body.encode("utf-8"),
+                message_id=p.message_id,
+                type=p.package_type,
+                reply_to=messaging.queue_name(get_package_type(p.package_type).reply_queue),
+            )
+            for p in batch
+        ]
+        outcomes = {o.message_id: o for o in backend.publish(messages)}
+        with transaction.atomic():
+            _record(batch, outcomes, attempts, now, stats)
+    return stats
+
+
+def _record(
+    batch: list[Package],
+    outcomes: dict[str, messaging.PublishOutcome],
+    attempts: dict[int, int],
+    now: datetime,
+    stats: RelayStats,
+) -> None:
+    """The broker's verdict on a published batch, in one transaction."""
     # Order within the key (DESIGN §3, issue 19 item 2): only what precedes the first refusal counts
     # as sent. The refused packages wait for their retry; a later one the broker did take stays
     # Сформирован behind them and goes again after them, in order (its copy carries the same
@@ -194,18 +259,14 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
     first_refused = next((i for i, p in enumerate(batch) if not outcomes[p.message_id].ok), len(batch))
     sent = batch[:first_refused]
     failed = [p for p in batch[first_refused:] if not outcomes[p.message_id].ok]
-    Attempt.objects.bulk_create(
-        Attempt(
-            package=p,
-            kind=Attempt.Kind.PUBLISH,
-            ok=outcomes[p.message_id].ok,
-            detail=outcomes[p.message_id].error or HELD_AFTER_REFUSAL,
+    for package in batch[first_refused:]:
+        outcome = outcomes[package.message_id]
+        Attempt.objects.filter(pk=attempts[package.pk]).update(
+            ok=outcome.ok, detail=outcome.error or HELD_AFTER_REFUSAL
         )
-        for p in batch[first_refused:]
-    )
     if sent:
-        _mark_sent(sent)
-        _after_sent(sent)
+        marked = _mark_sent(sent, attempts)
+        _after_sent(marked)
         stats.sent += len(sent)
     for package in failed:
         stats.failed += 1
@@ -231,4 +292,3 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
                 f"(попыток {package.send_attempts}, предел {settings.TFOMS_SEND_RETRY_FOR_HOURS:g} ч) и ждёт "
                 f"решения администратора (повторная отправка или «Не отправлять пакет»).",
             )
-    return stats
