@@ -195,11 +195,19 @@ class AmqpBackend:
             self._local.confirming = False
         return connection, channel
 
-    def close(self) -> None:
+    def close(self, *, abandon: bool = False) -> None:
+        """Close this thread's connection; `abandon` after the broker stopped answering drops the
+        socket instead, since pika's close waits for the broker's Close-Ok without a time limit and a
+        stalled link would hold the relay for ever (integration.md T5, issue 16)."""
         connection = getattr(self._local, "connection", None)
         self._local.connection = self._local.channel = None
-        if connection is not None and connection.is_open:
-            with contextlib.suppress(pika.exceptions.AMQPError):
+        if connection is None or not connection.is_open:
+            return
+        with contextlib.suppress(pika.exceptions.AMQPError):
+            if abandon:  # pika has no public abort: its own stream-lost path, as when the peer vanishes
+                connection._impl._terminate_stream(pika.exceptions.StreamLostError("соединение брошено"))
+                connection.process_data_events(time_limit=0)
+            else:
                 connection.close()
 
     def ping(self) -> str:
@@ -230,10 +238,10 @@ class AmqpBackend:
         try:
             return self._publish(messages)
         except MessagingError as exc:
-            self.close()
+            self.close(abandon=True)
             return [PublishOutcome(m.message_id, str(exc)) for m in messages]
         except pika.exceptions.AMQPError as exc:
-            self.close()
+            self.close(abandon=True)
             error = f"соединение с брокером потеряно: {_describe(exc)}"
             return [PublishOutcome(m.message_id, error) for m in messages]
 
