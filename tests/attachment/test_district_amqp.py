@@ -1,5 +1,7 @@
-"""DISTRICT over the real RabbitMQ with the emulator as a separate process: faults of integration.md
-T1–T8 and the guarantees G1–G7 (C8, C9). Each test has its own queues (TFOMS_QUEUE_PREFIX)."""
+"""DISTRICT over the real RabbitMQ with the emulator as a separate process: the guarantees G1–G7
+(C8, C9) in one process; the faults with real process kills and a TCP proxy are in
+tests/servicelog/test_relay_faults.py and test_consumer_faults.py. Each test has its own queues
+(TFOMS_QUEUE_PREFIX)."""
 
 from __future__ import annotations
 
@@ -29,10 +31,6 @@ from tfoms_portal import messaging
 S = PackageStatus
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.amqp
-
-
-class Killed(BaseException):
-    """A process death at a chosen point: not an Exception, so nothing on the way catches it."""
 
 
 class Emulator:
@@ -181,50 +179,6 @@ def test_unroutable_publish_is_a_send_error_never_sent(mo_a, sites, amqp, settin
 
 
 @pytest.mark.django_db
-def test_relay_killed_before_publish_publishes_once_after_restart(mo_a, sites, emulator, monkeypatch):
-    service_execute("tfoms_auto", mo=mo_a)
-    backend = messaging.get_backend()
-    real_publish = backend.publish
-
-    def die(messages):
-        raise Killed
-
-    monkeypatch.setattr(backend, "publish", die)
-    with pytest.raises(Killed):
-        relay_run()
-    assert district_statuses() == [S.FORMED] * 5  # the claim died with the transaction
-    monkeypatch.setattr(backend, "publish", real_publish)
-    assert relay_run().sent == 5
-    consume_until(answered(5))
-    assert district_statuses() == [S.ACCEPTED] * 5
-    assert Attempt.objects.filter(kind="publish").count() == 5
-    time.sleep(0.5)
-    assert not any("повтор" in line.lower() for line in emulator.seen)  # no message_id twice
-
-
-@pytest.mark.django_db
-def test_consumer_killed_before_ack_gets_the_redelivery_and_applies_once(mo_a, sites, emulator):
-    service_execute("tfoms_auto", mo=mo_a)
-    relay_run()
-    seen: list[str] = []
-
-    def apply_then_die(message):
-        inbound_handle(message)  # committed (here: inside the test's transaction) …
-        seen.append(message.message_id)
-        raise Killed  # … and the process dies before the ack
-
-    with pytest.raises(Killed):
-        consume_until(answered(1), handler=apply_then_die)
-    messaging.reset_backend()  # the dead process's connection closes: the delivery goes back
-    consume_until(lambda: Package.objects.filter(status=S.ACCEPTED).count() == 5)
-    time.sleep(0.5)
-    assert Attempt.objects.filter(kind="reply").count() == 5  # one effect per answer
-    first = Package.objects.get(reply__message_id=seen[0])
-    assert first.status == S.ACCEPTED
-    assert InboundMessage.objects.filter(message_id=seen[0]).count() == 1
-
-
-@pytest.mark.django_db
 def test_duplicate_answers_change_nothing(mo_a, sites, amqp):
     fund = Emulator(os.environ["TFOMS_AMQP_URL"], amqp, "--duplicate-ratio", "1")
     try:
@@ -263,37 +217,6 @@ def test_poison_message_is_stored_acked_answered_and_never_looped(amqp, emulator
     assert relay_run().sent == 1
     assert answer.__class__.objects.get(pk=answer.pk).status == S.SENT
     emulator.wait_for("ANSWER")  # the fund got our answer on its answer queue
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
-
-
-@pytest.mark.django_db
-def test_broker_stopped_during_a_run_then_retries_publish_everything(mo_a, sites, amqp, settings):
-    service_execute("tfoms_auto", mo=mo_a)
-    settings.TFOMS_AMQP_CONNECT_ATTEMPTS = 1
-    rabbitmqctl("stop_app")
-    try:
-        messaging.reset_backend()
-        stats = relay_run()
-        assert stats.sent == 0 and stats.failed == 5
-        failed = Package.objects.filter(package_type="DISTRICT").order_by("sequence").first()
-        assert failed.status == S.SEND_ERROR and "недоступен" in failed.result
-        assert failed.next_attempt_at is not None  # an automatic retry is scheduled
-    finally:
-        rabbitmqctl("start_app")
-        rabbitmqctl("await_startup")
-    settings.TFOMS_AMQP_CONNECT_ATTEMPTS = 3
-    fund = Emulator(os.environ["TFOMS_AMQP_URL"], amqp)
-    try:
-        Package.objects.filter(package_type="DISTRICT").update(next_attempt_at=timezone.now())
-        messaging.reset_backend()
-        assert relay_run().sent == 5
-        consume_until(answered(5))
-    finally:
-        fund.stop()
-    assert district_statuses() == [S.ACCEPTED] * 5
 
 
 def relays_in_parallel(count: int) -> None:
