@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from registry import checkdigits
+from registry.models import Person, Policy
 from servicelog.inbox import inbound_handle
 from servicelog.models import Package
+from tests.factories import SmoFactory
 from tfoms_portal import messaging
 
 
@@ -133,3 +136,44 @@ def receive(package_type: str, xml: str | bytes, message_id: str | None = None) 
 def our_answer(package: Package) -> Package:
     """Our ANSWER to the fund's package, waiting in the outbox."""
     return Package.objects.get(package_type="ANSWER", object_id=str(package.uuid))
+
+
+def polis_messages(n: int) -> list[tuple[str, bytes]]:
+    """An СМО change for each of n persons known by BDZID (see persons_with_policies)."""
+    messages = []
+    for i in range(n):
+        birth = dt.date(1980, 1, 1) + dt.timedelta(days=i)
+        xml = polis_xml(
+            bdzid=60_000_000 + i,
+            person=person_xml(fam="Кроликов", im="Иван", ot="Петрович", dr=birth),
+            enp=checkdigits.make_enp("59", birth, 1, i + 1),
+            smo="59051",
+            begin=dt.date(2026, 6, 1),
+        )
+        body = ('<?xml version="1.0" encoding="utf-8"?>' + xml).encode()
+        messages.append((str(uuid.uuid4()).upper(), body))
+    return messages
+
+
+def persons_with_policies(n: int) -> None:
+    """n persons known to the fund by BDZID, each with a paper policy of СМО 59050."""
+    smo = SmoFactory(code="59050")
+    SmoFactory(code="59051")
+    for i in range(n):
+        birth = dt.date(1980, 1, 1) + dt.timedelta(days=i)
+        person = Person.objects.create(
+            last_name="Кроликов",
+            first_name="Иван",
+            middle_name="Петрович",
+            birth_date=birth,
+            sex=1,
+            fund_person_id=60_000_000 + i,
+        )
+        Policy.objects.create(
+            person=person,
+            policy_type=3,
+            form=Policy.Form.PAPER,
+            enp=checkdigits.make_enp("59", birth, 1, i + 1),
+            smo=smo,
+            valid_from=dt.date(2015, 1, 1),
+        )

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from io import StringIO
 from pathlib import Path
 
@@ -19,15 +18,13 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from registry import checkdigits
-from registry.models import Mo, Person, Policy
+from registry.models import Mo, Policy
 from servicelog.models import InboundMessage, Package, PackageStatus
 from servicelog.relay import relay_run
 from tests.attachment.test_district_amqp import amqp, consume_until, emulator  # noqa: F401 (fixtures)
-from tests.factories import SmoFactory
 from tfoms_portal import messaging
 
-from .fund_samples import person_xml, polis_xml
+from .fund_samples import persons_with_policies, polis_messages
 
 S = PackageStatus
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,52 +71,12 @@ def test_push_changes_are_consumed_applied_and_answered(settings, tmp_path, amqp
         emulator.wait_for("записан ответ МО")  # each of our ANSWERs reached the fund, valid
 
 
-def _polis_messages(n: int) -> list[tuple[str, bytes]]:
-    """An СМО change for each of n persons known by BDZID (see _persons)."""
-    messages = []
-    for i in range(n):
-        birth = dt.date(1980, 1, 1) + dt.timedelta(days=i)
-        xml = polis_xml(
-            bdzid=60_000_000 + i,
-            person=person_xml(fam="Кроликов", im="Иван", ot="Петрович", dr=birth),
-            enp=checkdigits.make_enp("59", birth, 1, i + 1),
-            smo="59051",
-            begin=dt.date(2026, 6, 1),
-        )
-        body = ('<?xml version="1.0" encoding="utf-8"?>' + xml).encode()
-        messages.append((str(uuid.uuid4()).upper(), body))
-    return messages
-
-
-def _persons(n: int) -> None:
-    smo = SmoFactory(code="59050")
-    SmoFactory(code="59051")
-    for i in range(n):
-        birth = dt.date(1980, 1, 1) + dt.timedelta(days=i)
-        person = Person.objects.create(
-            last_name="Кроликов",
-            first_name="Иван",
-            middle_name="Петрович",
-            birth_date=birth,
-            sex=1,
-            fund_person_id=60_000_000 + i,
-        )
-        Policy.objects.create(
-            person=person,
-            policy_type=3,
-            form=Policy.Form.PAPER,
-            enp=checkdigits.make_enp("59", birth, 1, i + 1),
-            smo=smo,
-            valid_from=dt.date(2015, 1, 1),
-        )
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(amqp):  # noqa: F811
     n = 150
-    _persons(n)
-    messages = _polis_messages(n)
+    persons_with_policies(n)
+    messages = polis_messages(n)
     url = os.environ["TFOMS_AMQP_URL"]
     queue = messaging.queue_name(messaging.TO_MIS)
     broker = pika.BlockingConnection(pika.URLParameters(url))

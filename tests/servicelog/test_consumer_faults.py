@@ -1,0 +1,156 @@
+"""The consumer as its production process (`manage.py runconsumer`) killed with SIGKILL at the two
+points of integration.md T6, C8/G4–G6 (issue 16 item 1): inside its transaction, after the fund's
+change was applied and before the commit; and after the commit, before the broker got the ack. Each
+test counts the fund's messages, the packages and the policies they changed: 0 lost, 0 applied twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+
+import pika
+import psycopg2
+import pytest
+from django.db import connection
+
+from registry.models import Policy
+from servicelog.inbox import receiving_run
+from servicelog.models import InboundMessage, LogEntry, Package, PackageStatus
+from servicelog.registry import get_inbound_type
+from tests.faults import (
+    TcpProxy,
+    amqp_url,
+    consumer,
+    depth,
+    own_vhost,
+    portal_env,
+    sessions_waiting_for_a_lock,
+    until,
+)
+from tests.registry.fund_samples import persons_with_policies, polis_messages
+from tfoms_portal import messaging
+
+S = PackageStatus
+pytestmark = [pytest.mark.postgres, pytest.mark.amqp, pytest.mark.django_db(transaction=True)]
+N = 60
+
+
+@pytest.fixture
+def vhost(settings) -> Iterator[str]:
+    with own_vhost() as name:
+        settings.TFOMS_AMQP_URL, settings.TFOMS_QUEUE_PREFIX = amqp_url(name), ""
+        messaging.reset_backend()
+        assert messaging.get_backend().ping() == ""  # declares the portal's queues in the vhost
+        try:
+            yield name
+        finally:
+            messaging.reset_backend()
+
+
+def publish_polis(url: str, n: int) -> None:
+    """The fund's СМО changes for n persons, on the queue of the fund's packages, confirmed."""
+    broker = pika.BlockingConnection(pika.URLParameters(url))
+    channel = broker.channel()
+    channel.confirm_delivery()
+    for message_id, body in polis_messages(n):
+        channel.basic_publish(
+            "",
+            messaging.queue_name(messaging.TO_MIS),
+            body,
+            pika.BasicProperties(delivery_mode=2, message_id=message_id, type="POLIS"),
+        )
+    broker.close()
+
+
+def consumers_on(url: str, queue: str) -> int:
+    broker = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return int(broker.channel().queue_declare(queue, passive=True).method.consumer_count)
+    finally:
+        broker.close()
+
+
+def env(url: str) -> dict[str, str]:
+    # As in production, the relay's kick after the answers are formed goes to Celery (no worker here).
+    return portal_env(TFOMS_AMQP_URL=url, CELERY_BROKER_URL=url)
+
+
+def applied() -> dict[str, int]:
+    """What the fund's messages did: inbox rows, packages, our answers, the new and the closed policies."""
+    return {
+        "inbox": InboundMessage.objects.count(),
+        "packages": Package.objects.filter(direction="in").count(),
+        "processed": Package.objects.filter(direction="in", status=S.PROCESSED).count(),
+        "answers": Package.objects.filter(package_type="ANSWER").count(),
+        "new policies": Policy.objects.filter(smo__code="59051").count(),
+        "closed policies": Policy.objects.filter(smo__code="59050", valid_to=dt.date(2026, 5, 31)).count(),
+    }
+
+
+def everything_once() -> dict[str, int]:
+    return dict.fromkeys(applied(), N)
+
+
+def writing_policies_elsewhere() -> bool:
+    """Another session holds the row lock of a policy write: the consumer is inside its transaction
+    after the fund's change was applied."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE c.relname = %s AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()",
+            [Policy._meta.db_table],
+        )
+        return int(cursor.fetchone()[0]) > 0
+
+
+def test_consumer_killed_inside_its_transaction_applies_nothing_then_everything_once(vhost):
+    url = amqp_url(vhost)
+    persons_with_policies(N)
+    receiving_run(get_inbound_type("POLIS").service)  # today's «Приём пакетов» is open already
+    blocker = psycopg2.connect(**connection.get_connection_params())
+    first = consumer(env(url))
+    try:
+        with blocker.cursor() as cursor:  # the batch's log lines are its last write
+            cursor.execute(f"LOCK TABLE {LogEntry._meta.db_table} IN SHARE MODE")
+        publish_polis(url, N)
+        until(lambda: sessions_waiting_for_a_lock() >= 1, what="the consumer writing its batch")
+        assert writing_policies_elsewhere()  # the policies are changed, not yet committed
+    finally:
+        first.kill9()
+        blocker.rollback()
+        blocker.close()
+    assert applied() == dict.fromkeys(applied(), 0)  # all or nothing: nothing
+    until(lambda: depth(url, messaging.queue_name(messaging.TO_MIS)) == N, what="the deliveries returned")
+    second = consumer(env(url), "consumer 2")
+    try:
+        until(lambda: applied()["inbox"] == N, what="all applied after the restart")
+    finally:
+        second.stop()
+    assert applied() == everything_once()
+
+
+def test_consumer_killed_after_commit_before_the_ack_recognises_every_redelivery(vhost):
+    url = amqp_url(vhost)
+    persons_with_policies(N)
+    proxy = TcpProxy(5672)
+    try:
+        first = consumer(env(amqp_url(vhost, proxy.port)))
+        queue = messaging.queue_name(messaging.TO_MIS)
+        until(lambda: consumers_on(url, queue) == 1, what="the consumer subscribed")
+        proxy.stall(upstream=True, downstream=False)  # its acks will not reach the broker
+        publish_polis(url, N)
+        until(lambda: applied()["inbox"] == N, what="every message applied and committed")
+    finally:
+        first.kill9()
+        proxy.close()
+    assert applied() == everything_once()
+    until(lambda: depth(url, queue) == N, what="every delivery back on the queue: no ack arrived")
+    second = consumer(env(url), "consumer 2")
+    try:
+        until(lambda: depth(url, queue) == 0, what="the redeliveries taken")
+        time.sleep(2)
+    finally:
+        assert second.terminate() < 10  # SIGTERM: the batch in hand is finished and acked
+    assert depth(url, queue) == 0  # nothing went back: every redelivery was acked
+    assert applied() == everything_once()  # each redelivery recognised by its message_id, no second effect
