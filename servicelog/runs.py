@@ -209,7 +209,8 @@ def run_start(
 
 def runs_close_dead(*, silent_for: timedelta | None = None) -> int:
     """Close runs with no sign of life as Завершено с ошибкой, so none stays Выполняется forever (E3)."""
-    silent_for = silent_for or timedelta(seconds=settings.TFOMS_RUN_DEAD_AFTER_SECONDS)
+    if silent_for is None:  # not `or`: a zero timedelta is falsy and would mean the default
+        silent_for = timedelta(seconds=settings.TFOMS_RUN_DEAD_AFTER_SECONDS)
     cutoff = timezone.now() - silent_for
     closed = 0
     running = ServiceRun.objects.filter(result=RunResult.RUNNING).select_related("mo")

@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 
 from tfoms_portal.background import enqueue
 
-from .models import ServiceRun
+from .models import RunResult, ServiceRun
 from .relay import relay_run
 from .runs import RunRefused, run_execute, runs_close_dead, service_execute
 
@@ -27,6 +27,11 @@ def close_dead_runs() -> int:
 def execute_run(run_id: int) -> str:
     """Carry out a run opened by a person (the page opened it, so refusals were shown at once)."""
     run = ServiceRun.objects.select_related("service", "mo").get(pk=run_id)
+    if run.result != RunResult.RUNNING:
+        # A redelivery (acks_late) after the worker died and the sweep closed the run (T9): the run's
+        # record stays as the sweep wrote it; the next run does the work.
+        logger.warning("run %s is already closed (%s); its redelivered task does nothing", run_id, run.result)
+        return str(run.result)
     return run_execute(run).result
 
 

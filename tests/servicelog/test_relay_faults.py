@@ -11,17 +11,20 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import psycopg2
 import pytest
 from celery import Celery
 from django.db import connection
+from django.db.models import Count
 
 from servicelog import forming
-from servicelog.models import Attempt, LogEntry, Package, PackageStatus
+from servicelog.models import Attempt, LogEntry, Package, PackageStatus, RunResult, RunTrigger, ServiceRun
 from servicelog.relay import INTERRUPTED, PUBLISHING
+from servicelog.runs import run_open, runs_close_dead
 from servicelog.services import service_execute
-from tests.factories import MoFactory, SiteFactory
+from tests.factories import AttachmentFactory, MoFactory, SiteFactory
 from tests.faults import (
     Process,
     TcpProxy,
@@ -257,3 +260,64 @@ def test_sigterm_with_a_batch_in_hand_finishes_it_and_exits_within_10_s(broker, 
     assert len(left) == 20
     assert all(p.status == S.SEND_ERROR and p.next_attempt_at for p in left)
     assert Attempt.objects.filter(kind="publish", ok=False).count() == 20
+
+
+def run_in_worker(broker: Broker, mo) -> tuple[Process, int]:
+    """«Запуск» as the page does it: the run opened, its work a Celery task; the worker is killed with
+    SIGKILL while the run forms (integration.md T9), blocked on its first package write."""
+    sites = [SiteFactory(mo=mo, number=str(n)) for n in range(1, 31)]
+    for n in range(300):
+        AttachmentFactory(mo=mo, site=sites[n % len(sites)])
+    worker = broker.worker()
+    blocker = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with blocker.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {Package._meta.db_table} IN SHARE MODE")
+        opened = run_open("tfoms_auto", mo=mo, trigger=RunTrigger.MANUAL)
+        broker.celery.send_task("servicelog.execute_run", args=[opened.pk])
+        until(lambda: sessions_waiting_for_a_lock() == 1, what="the run forming its packages")
+    finally:
+        worker.kill9()
+        blocker.rollback()
+        blocker.close()
+    assert not Package.objects.exists()  # the МО's forming is one transaction: nothing half-formed
+    assert ServiceRun.objects.get(pk=opened.pk).result == RunResult.RUNNING
+    return worker, opened.pk
+
+
+def formed_once() -> dict[str, int]:
+    twice = Package.objects.values("package_type", "object_id").annotate(n=Count("pk")).filter(n__gt=1)
+    assert not twice.exists(), list(twice[:5])
+    return dict(Package.objects.values_list("package_type").annotate(n=Count("pk")).order_by())
+
+
+def test_worker_killed_while_forming_the_redelivered_task_finishes_the_run_once(broker, mo):
+    _, run_id = run_in_worker(broker, mo)
+    restarted = broker.worker("restarted")  # acks_late: the killed task comes back to a live worker
+    try:
+        until(lambda: ServiceRun.objects.get(pk=run_id).result != RunResult.RUNNING, what="the run closed")
+    finally:
+        restarted.stop()
+    assert ServiceRun.objects.get(pk=run_id).result == RunResult.SUCCESS
+    assert formed_once() == {"DISTRICT": 30, "PERSONATTACHDISTRICT": 300}
+
+
+def test_worker_killed_while_forming_the_sweep_closes_the_run_and_a_late_redelivery_does_nothing(broker, mo):
+    _, run_id = run_in_worker(broker, mo)
+    assert runs_close_dead(silent_for=timedelta(0)) == 1  # the periodic sweep, when no worker came back
+    closed = ServiceRun.objects.get(pk=run_id)
+    assert closed.result == RunResult.ERROR
+    assert closed.log.filter(message__contains="нет признаков работы").exists()
+    lines = closed.log.count()
+    restarted = broker.worker("restarted")
+    try:
+        restarted.wait_for("servicelog.execute_run")  # the redelivery reaches the new worker …
+        restarted.wait_for("its redelivered task does nothing")
+    finally:
+        restarted.stop()
+    again = ServiceRun.objects.get(pk=run_id)
+    assert (again.result, again.finished_at) == (closed.result, closed.finished_at)  # … leaves it be
+    assert again.log.count() == lines
+    assert not Package.objects.exists()
+    service_execute("tfoms_auto", mo=mo)  # the next run forms everything, each object once
+    assert formed_once() == {"DISTRICT": 30, "PERSONATTACHDISTRICT": 300}
