@@ -154,3 +154,30 @@ def test_consumer_killed_after_commit_before_the_ack_recognises_every_redelivery
         assert second.terminate() < 10  # SIGTERM: the batch in hand is finished and acked
     assert depth(url, queue) == 0  # nothing went back: every redelivery was acked
     assert applied() == everything_once()  # each redelivery recognised by its message_id, no second effect
+
+
+def test_two_consumers_at_once_with_the_funds_duplicates_apply_each_message_once(vhost):
+    url = amqp_url(vhost)
+    persons_with_policies(N)
+    messages = polis_messages(N)
+    broker = pika.BlockingConnection(pika.URLParameters(url))
+    channel = broker.channel()
+    channel.confirm_delivery()
+    for index, (message_id, body) in enumerate(messages):
+        for _ in range(2 if index % 3 == 0 else 1):  # a third sent twice by the fund, same message_id
+            channel.basic_publish(
+                "",
+                messaging.queue_name(messaging.TO_MIS),
+                body,
+                pika.BasicProperties(delivery_mode=2, message_id=message_id, type="POLIS"),
+            )
+    broker.close()
+    two = [consumer(env(url), "consumer 1"), consumer(env(url), "consumer 2")]
+    try:
+        until(lambda: depth(url, messaging.queue_name(messaging.TO_MIS)) == 0, what="all taken")
+        time.sleep(2)
+    finally:
+        for process in two:
+            assert process.terminate() < 10
+    assert depth(url, messaging.queue_name(messaging.TO_MIS)) == 0
+    assert applied() == everything_once()

@@ -321,3 +321,32 @@ def test_worker_killed_while_forming_the_sweep_closes_the_run_and_a_late_redeliv
     assert not Package.objects.exists()
     service_execute("tfoms_auto", mo=mo)  # the next run forms everything, each object once
     assert formed_once() == {"DISTRICT": 30, "PERSONATTACHDISTRICT": 300}
+
+
+def test_two_relay_workers_at_once_keep_each_keys_order_and_send_each_package_once(broker):
+    expected: dict[str, list[str]] = {}
+    for code in ("590001", "590002", "590003"):
+        mo = MoFactory(code=code)
+        form(mo, 40)
+        expected[code] = [
+            p.message_id for p in Package.objects.filter(mo=mo).order_by("sequence").only("uuid")
+        ]
+    workers = [
+        broker.worker("relay 1", TFOMS_RELAY_BATCH="7"),
+        broker.worker("relay 2", TFOMS_RELAY_BATCH="7"),
+    ]
+    try:
+        deadline = time.monotonic() + 90
+        while sent_count() < 120 and time.monotonic() < deadline:
+            broker.relay()  # two tasks in flight most of the time: both workers busy at once
+            broker.relay()
+            time.sleep(0.2)
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert sent_count() == 120
+    assert all("servicelog.relay" in worker.output() for worker in workers)  # both did passes
+    arrived = drain(broker.url, broker.from_mis)
+    assert len(arrived) == len(set(arrived)) == 120  # no double publish: one relay per key at a time
+    for ids in expected.values():
+        assert [i for i in arrived if i in set(ids)] == ids  # each МО's key in its sequence order
