@@ -102,7 +102,7 @@ def export_view(request: WorkplaceRequest) -> HttpResponseBase:
         yield head
         check = ExportCheck()
         for checked in export_check_steps(workplace=workplace, mo=mo, period=period, check=check):
-            yield f"<script>attachmentChecked({checked})</script>\n"
+            yield f'<span hidden data-checked="{checked}"></span>\n'
         yield render_to_string("attachment/_report.html", context | {"check": check}, request=request)
         yield tail
 

@@ -11,7 +11,7 @@ from django.shortcuts import render
 
 PLAIN = (
     '<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>Внутренняя ошибка сервера</title>'
-    '</head><body style="font-family: sans-serif; margin: 3em;"><h1>Внутренняя ошибка сервера</h1>'
+    "</head><body><h1>Внутренняя ошибка сервера</h1>"
     "<p>Администратор уже может увидеть её в журнале сервера. Повторите действие позже.</p>"
     '<p><a href="/">На главную</a></p></body></html>'
 )

@@ -433,7 +433,7 @@ def test_error_report_page_and_download(bad_input, region, enter, mo_admin_a):
     assert page.status_code == 200
     html = content(page).decode()  # streamed: the download starts before the check ends
     assert html.index('data-testid="download"') < html.index('data-testid="errors"')
-    assert "<script>attachmentTotal(3)</script>" in html and html.rstrip().endswith("</html>")
+    assert '<span hidden data-total="3"></span>' in html and html.rstrip().endswith("</html>")
     assert "Строк в файле: 3." in html and "Не выгружено людей: 6" in html
     assert "у врача участка № 41 нет СНИЛС — не выгружен" in html
     assert "MO259000120261031.csv" in html and "/attachment/export/file/?date_from=2026-10-01" in html

@@ -45,6 +45,17 @@ def page(browser, request) -> Iterator[object]:
     context = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # Every browser test checks the content security policy too (issue 16 item 5): a blocked inline
+    # script, handler, style or eval is reported by Chromium on the console and as an event.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     folder.mkdir(parents=True, exist_ok=True)
     steps = iter(range(1, 100))
@@ -55,6 +66,7 @@ def page(browser, request) -> Iterator[object]:
     page.shot = shot  # type: ignore[attr-defined]
     yield page
     context.close()
+    assert not blocked, f"the content security policy blocked: {blocked}"
 
 
 @pytest.fixture(autouse=True)

@@ -63,6 +63,8 @@ def test_export_form_downloads_the_file_and_shows_the_error_report(page, live_se
     assert data.count(b"\r\n") == 1 and not data.endswith(b"\r\n")
     page.wait_for_selector("[data-testid=progress] >> text=сформирован и сохранён: строк 2")
     assert "Строк в файле: 2." in page.inner_text("[data-testid=counts]")
+    # the server's streamed marks (no inline script) reached the page's own script
+    assert page.inner_text("[data-testid=check-progress]") == "Проверка данных завершена."
     errors = page.inner_text("[data-testid=errors]")
     assert "Безснилсовый" in errors and "у врача участка № 40 нет СНИЛС — не выгружен" in errors
     assert page.locator("[data-testid=report]").is_visible()

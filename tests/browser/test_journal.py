@@ -192,3 +192,39 @@ def test_status_filter_and_do_not_send_toggle(page, live_server):
     accepted = Package.objects.get(status="accepted")
     assert accepted.do_not_send
     page.shot("accepted-flagged")
+
+
+def polled_within(page, polls: list[str], seconds: float) -> None:
+    for _ in range(int(seconds * 4)):
+        if polls:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the pane did not ask for itself within {seconds} s")
+
+
+def test_page_behaviours_work_without_inline_script(page, live_server):
+    """Issue 16 item 5: «Отметить все», the polling that waits while a box is ticked and the confirm
+    before a delete run from portal.js under the content security policy (the page fixture fails the
+    test on any blocked script)."""
+    mo = MoFactory(code="590001", name_short="ГКБ № 1")
+    WorkplaceFactory(user=UserFactory(username="admin4"), mo=mo, role=Role.MO_ADMIN)
+    run = run_open("tfoms_auto", mo=mo)  # still Выполняется: its detail pane polls
+    for index in range(3):
+        journal_package(run, mo, status=("accepted", "send_error", "send_error")[index])
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url) if "pane=detail" in request.url else None)
+    log_in(page, live_server, "admin4")
+    page.goto(f"{live_server.url}/journal/?service=tfoms_auto&run={run.pk}")
+    polled_within(page, polls, 8)  # the running run's pane asks for itself
+    page.check("[data-check-all]")
+    boxes = page.locator("input[form=resend-form]")
+    states = sorted((boxes.nth(i).is_enabled(), boxes.nth(i).is_checked()) for i in range(3))
+    assert states == [(False, False), (True, True), (True, True)]  # the sendable ones, only they
+    page.wait_for_timeout(300)  # a poll already on its way when the box was ticked
+    polls.clear()
+    page.wait_for_timeout(5000)  # two and a half poll periods
+    assert polls == []  # a ticked box holds the refresh, so it cannot wipe the choice
+    assert sum(boxes.nth(i).is_checked() for i in range(3)) == 2
+    page.uncheck("[data-check-all]")
+    polled_within(page, polls, 8)  # and it refreshes again once nothing is ticked
+    page.shot("after-ticks")

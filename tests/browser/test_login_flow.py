@@ -120,3 +120,14 @@ def test_person_search_treats_yo_and_e_alike(page, live_server, demo):
         results = page.inner_text("[data-testid=person-results]")
         assert "Семёнов" in results and "Семенов" in results, typed
     page.shot("yo-search")
+
+
+def test_the_api_pages_run_under_the_content_security_policy(page, live_server, demo):
+    """The Swagger page and Django's admin load their scripts from files, as the portal's pages do
+    (the page fixture fails the test on anything the policy blocked)."""
+    sign_in(page, live_server.url, "mo_admin")
+    page.wait_for_selector("[data-testid=sidebar-title]")
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector("text=TFOMS portal API")
+    page.wait_for_selector(".opblock")  # the operations drawn by Swagger UI's own script
+    page.shot("swagger")

@@ -226,7 +226,7 @@ def test_print_pages(enter, mo_admin_a, world):
     run_page = client.get(
         "/journal/print/", {"service": "tfoms_auto", "run": world["run_a"].pk}
     ).content.decode()
-    assert "window.print()" in run_page and 'data-testid="print-run"' in run_page
+    assert "data-print-on-load" in run_page and 'data-testid="print-run"' in run_page
     assert "<td>4</td><td>2</td>" in run_page and "Принят ТФОМС" in run_page
     # the print of a run names its packages as the detailed log does: GUID and type (issue 15 item 2)
     assert "<th>Идентификатор пакета</th><th>Тип пакета</th>" in run_page

@@ -1,0 +1,44 @@
+// Behaviour every page shares, bound by data attributes instead of inline handlers (the content
+// security policy allows no inline script, issue 16 item 5).
+(function () {
+  "use strict";
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    // <select data-autosubmit>: choosing a value sends its form.
+    if (target.matches("select[data-autosubmit]") && target.form) target.form.submit();
+    // <select data-go-param="mo">: choosing a value opens this page with ?mo=<value> (or without).
+    if (target.matches("select[data-go-param]")) {
+      location.search = target.value ? "?" + target.dataset.goParam + "=" + encodeURIComponent(target.value) : "";
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    // <input type=checkbox data-check-all="selector">: ticks or clears every box the selector finds.
+    var all = event.target.closest("input[data-check-all]");
+    if (all) {
+      document.querySelectorAll(all.dataset.checkAll).forEach(function (box) { box.checked = all.checked; });
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    // <form data-confirm="question">: asks before sending.
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+
+  // A polling pane marked data-poll-unless-checked skips its refresh while the user has ticked a box
+  // in it, so the refresh never wipes what they are choosing.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var pane = event.detail && event.detail.elt;
+    if (pane && pane.matches && pane.matches("[data-poll-unless-checked]") &&
+        pane.querySelector("input[type=checkbox]:checked")) {
+      event.preventDefault();
+    }
+  });
+
+  // <body data-print-on-load>: the print view opens the browser's print dialog.
+  window.addEventListener("load", function () {
+    if (document.body && document.body.hasAttribute("data-print-on-load")) window.print();
+  });
+})();
