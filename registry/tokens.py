@@ -81,7 +81,9 @@ def _chosen_workplace(user: User, requested: Any) -> tuple[Workplace | None, lis
             },
         ),
         400: inline_serializer(
-            "TokenRefused", {"detail": serializers.CharField(), "workplaces": WorkplaceOut(many=True)}
+            "TokenRefused",
+            # the workplaces only when the user has several and named none of them
+            {"detail": serializers.CharField(), "workplaces": WorkplaceOut(many=True, required=False)},
         ),
     },
 )

@@ -1,4 +1,5 @@
-"""The 500 page in the portal's layout (header, sidebar, a way back), and plain when even that fails.
+"""The API's 404 in JSON, as its schema says; the 500 page in the portal's layout (header, sidebar,
+a way back), and plain when even that fails.
 
 Django renders its 500 page without the request's context; ours asks for it, so the header and the
 sidebar show. If the failure was the database itself, the sidebar cannot be built: the plain page
@@ -6,8 +7,9 @@ then says the same words instead of a second error."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.views.defaults import page_not_found
 
 PLAIN = (
     '<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>Внутренняя ошибка сервера</title>'
@@ -22,3 +24,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return render(request, "500.html", status=500)
     except Exception:
         return HttpResponseServerError(PLAIN)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """An address under /api/ that matches no route (a non-numeric id, a typo) answers as the API
+    does, in JSON; every other address gets the portal's 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Не найдено."}, status=404, json_dumps_params={"ensure_ascii": False})
+    return page_not_found(request, exception)

@@ -88,4 +88,5 @@ urlpatterns = [
     ),
 ]
 
+handler404 = "tfoms_portal.errors.not_found"
 handler500 = "tfoms_portal.errors.server_error"
