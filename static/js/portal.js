@@ -19,6 +19,12 @@
     if (all) {
       document.querySelectorAll(all.dataset.checkAll).forEach(function (box) { box.checked = all.checked; });
     }
+    // <a data-history-back>: goes back a page; its href (the start page) serves when there is none.
+    var back = event.target.closest("a[data-history-back]");
+    if (back && history.length > 1) {
+      event.preventDefault();
+      history.back();
+    }
   });
 
   document.addEventListener("submit", function (event) {

@@ -228,3 +228,15 @@ def test_page_behaviours_work_without_inline_script(page, live_server):
     page.uncheck("[data-check-all]")
     polled_within(page, polls, 8)  # and it refreshes again once nothing is ticked
     page.shot("after-ticks")
+
+
+def test_the_back_button_of_a_not_found_page_returns_to_the_page_before(page, live_server):
+    """Issue 16 item 5: «Назад» of the error pages works under the content security policy, which
+    blocks a javascript: link (portal.js goes back instead)."""
+    mo = MoFactory(code="590001", name_short="ГКБ № 1")
+    WorkplaceFactory(user=UserFactory(username="admin4"), mo=mo, role=Role.MO_ADMIN)
+    log_in(page, live_server, "admin4")
+    page.goto(f"{live_server.url}/journal/")
+    page.goto(f"{live_server.url}/persons/999999/")
+    page.click("[data-testid=error-page] a:text('Назад')")
+    page.wait_for_url(f"{live_server.url}/journal/")

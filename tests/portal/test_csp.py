@@ -6,6 +6,7 @@ Chromium on every page it opens (tests/browser/conftest.py)."""
 from __future__ import annotations
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from lxml import html
 
@@ -44,6 +45,11 @@ def blocked_by_the_policy(page: str) -> list[str]:
         if not isinstance(element.tag, str):
             continue
         found += [f"<{element.tag} {name}=…>" for name in element.attrib if name.startswith("on")]
+        found += [
+            f"<{element.tag} {name}=javascript:…>"
+            for name in ("href", "src", "action", "formaction")
+            if element.get(name, "").strip().lower().startswith("javascript:")
+        ]
         if "style" in element.attrib:
             found.append(f"<{element.tag} style=…>")
         trigger = element.get("hx-trigger", "")
@@ -81,10 +87,18 @@ def test_every_page_is_sent_with_a_strict_policy_and_carries_nothing_it_would_bl
     assert checked >= 15, checked  # the walk really reached the portal's pages
 
 
-def test_the_500_page_and_the_login_page_too(client):
+def test_the_error_pages_and_the_login_page_too(enter, mo_admin_a, statistician_a, client, settings):
     from tfoms_portal.errors import PLAIN
 
+    settings.DEBUG = False
     assert blocked_by_the_policy(PLAIN) == []
+    assert blocked_by_the_policy(render_to_string("500.html", {})) == []
+    missing = enter(mo_admin_a).get("/persons/999999/")
+    forbidden = enter(statistician_a).get("/admin/registry/person/", follow=True)
+    assert (missing.status_code, forbidden.status_code) == (404, 403)
+    for page in (missing, forbidden):
+        assert "data-history-back" in page.content.decode()
+        assert blocked_by_the_policy(page.content.decode()) == []
     response = client.get(reverse("login"))
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert blocked_by_the_policy(response.content.decode()) == []
