@@ -251,7 +251,19 @@ def _record(
     now: datetime,
     stats: RelayStats,
 ) -> None:
-    """The broker's verdict on a published batch, in one transaction."""
+    """The broker's verdict on a published batch, in one transaction.
+
+    The packages are read again, locked in id order: between the two transactions the fund may
+    have answered one (Принят ТФОМС) or an admin resent one, and the verdict must not write over
+    that from the copy claimed before the publish."""
+    fresh = {
+        p.pk: p
+        for p in Package.objects.filter(pk__in=[p.pk for p in batch])
+        .defer("payload", "reply")
+        .select_for_update(of=("self",))
+        .order_by("id")
+    }
+    batch = [fresh[p.pk] for p in batch]
     # Order within the key (DESIGN §3, issue 19 item 2): only what precedes the first refusal counts
     # as sent. The refused packages wait for their retry; a later one the broker did take stays
     # Сформирован behind them and goes again after them, in order (its copy carries the same
@@ -267,28 +279,35 @@ def _record(
     if sent:
         marked = _mark_sent(sent, attempts)
         _after_sent(marked)
-        stats.sent += len(sent)
+        stats.sent += len(marked)
     for package in failed:
         stats.failed += 1
-        package.send_attempts += 1
-        # Since the failures of this series: a resend by the admin starts a new one (send_attempts 0).
-        failures = package.attempts.filter(kind=Attempt.Kind.PUBLISH, ok=False).order_by("-at")
-        failing_since = (
-            failures.values_list("at", flat=True)[package.send_attempts - 1 : package.send_attempts].first()
-            or now
+        if package.status not in PENDING:
+            continue  # answered meanwhile: the answer stands, the failed attempt is on record
+        _retry_later(package, outcomes[package.message_id].error, now)
+
+
+def _retry_later(package: Package, error: str, now: datetime) -> None:
+    """Ошибка отправки with the next retry by the back-off, or none once the retries ran out."""
+    package.send_attempts += 1
+    # Since the failures of this series: a resend by the admin starts a new one (send_attempts 0).
+    failures = package.attempts.filter(kind=Attempt.Kind.PUBLISH, ok=False).order_by("-at")
+    failing_since = (
+        failures.values_list("at", flat=True)[package.send_attempts - 1 : package.send_attempts].first()
+        or now
+    )
+    retry_until = failing_since + timedelta(hours=settings.TFOMS_SEND_RETRY_FOR_HOURS)
+    next_at = now + _retry_delay(package.send_attempts)
+    package.next_attempt_at = next_at if next_at <= retry_until else None
+    package.save(update_fields=["send_attempts", "next_attempt_at"])
+    package_set_status(package, S.SEND_ERROR, errors=[error])
+    if package.next_attempt_at is None:
+        hours = (now - failing_since).total_seconds() / 3600
+        log_write(
+            package=package,
+            run=package.run,
+            level=LogEntry.Level.WARNING,
+            message=f"Автоматические повторы исчерпаны: пакет не отправляется {hours:.1f} ч "
+            f"(попыток {package.send_attempts}, предел {settings.TFOMS_SEND_RETRY_FOR_HOURS:g} ч) и ждёт "
+            f"решения администратора (повторная отправка или «Не отправлять пакет»).",
         )
-        retry_until = failing_since + timedelta(hours=settings.TFOMS_SEND_RETRY_FOR_HOURS)
-        next_at = now + _retry_delay(package.send_attempts)
-        package.next_attempt_at = next_at if next_at <= retry_until else None
-        package.save(update_fields=["send_attempts", "next_attempt_at"])
-        package_set_status(package, S.SEND_ERROR, errors=[outcomes[package.message_id].error])
-        if package.next_attempt_at is None:
-            hours = (now - failing_since).total_seconds() / 3600
-            log_write(
-                package=package,
-                run=package.run,
-                level=LogEntry.Level.WARNING,
-                message=f"Автоматические повторы исчерпаны: пакет не отправляется {hours:.1f} ч "
-                f"(попыток {package.send_attempts}, предел {settings.TFOMS_SEND_RETRY_FOR_HOURS:g} ч) и ждёт "
-                f"решения администратора (повторная отправка или «Не отправлять пакет»).",
-            )
