@@ -111,8 +111,10 @@ else:
     # No process may hang on the database (issue 19 item 7): a connection is refused after
     # DB_CONNECT_TIMEOUT_SECONDS; a peer that stops answering is dropped by TCP keepalives and
     # tcp_user_timeout; the server ends a statement after DB_STATEMENT_TIMEOUT_SECONDS and a session
-    # left idle inside a transaction (locks held) after DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS — longer
-    # than the relay's wait for the broker's confirms, which happens inside its transaction.
+    # left idle inside a transaction (locks held) after DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS.
+    # The server keeps alive its side too: the relay holds a key's session lock, outside any
+    # transaction, while it waits for the broker; if its machine vanishes the server notices within
+    # about a minute and frees the key for another relay.
     _statement_ms = env.int("DB_STATEMENT_TIMEOUT_SECONDS", default=600) * 1000
     _idle_ms = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", default=300) * 1000
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -125,6 +127,7 @@ else:
             "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_SECONDS", default=60) * 1000,
             "options": (
                 f"-c statement_timeout={_statement_ms} -c idle_in_transaction_session_timeout={_idle_ms}"
+                " -c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
             ),
         }
     )

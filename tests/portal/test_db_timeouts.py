@@ -24,6 +24,12 @@ def test_timeouts_reach_the_session():
         assert cursor.fetchone()[0] == "10min"
         cursor.execute("SHOW idle_in_transaction_session_timeout")
         assert cursor.fetchone()[0] == "5min"
+        # the server's own keepalives: a relay host that vanishes holding a key's lock is noticed
+        cursor.execute(
+            "SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'),"
+            " current_setting('tcp_keepalives_count')"
+        )
+        assert cursor.fetchone() == ("30", "10", "3")
     params = connection.get_connection_params()
     assert params["connect_timeout"] == 10 and params["keepalives"] == 1
     assert params["tcp_user_timeout"] == 60000
