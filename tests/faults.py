@@ -215,7 +215,8 @@ def database_url() -> str:
     """The test database (pytest-django's) as a URL for the subprocesses."""
     db = connection.settings_dict
     host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    return f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}"
+    user = quote(db["USER"], safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
 
 
 def portal_env(**extra: str) -> dict[str, str]:
@@ -260,6 +261,18 @@ def depth(url: str, queue_name: str) -> int:
         return int(broker.channel().queue_declare(queue_name, passive=True).method.message_count)
     finally:
         broker.close()
+
+
+def outstanding(vhost: str, queue_name: str) -> int:
+    """Messages of a queue not yet acknowledged: waiting and delivered-unacked alike (the broker's
+    own count; passive queue_declare tells only the waiting ones)."""
+    for line in rabbitmqctl(
+        "list_queues", "-q", "-p", vhost, "--no-table-headers", "name", "messages"
+    ).splitlines():
+        name, _, count = line.rpartition("\t")
+        if name == queue_name:
+            return int(count)
+    raise AssertionError(f"no queue {queue_name} in {vhost}")
 
 
 def until(done: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:

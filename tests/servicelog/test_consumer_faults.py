@@ -6,7 +6,6 @@ test counts the fund's messages, the packages and the policies they changed: 0 l
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 
 import pika
@@ -23,6 +22,7 @@ from tests.faults import (
     amqp_url,
     consumer,
     depth,
+    outstanding,
     own_vhost,
     portal_env,
     sessions_waiting_for_a_lock,
@@ -109,11 +109,11 @@ def test_consumer_killed_inside_its_transaction_applies_nothing_then_everything_
     persons_with_policies(N)
     receiving_run(get_inbound_type("POLIS").service)  # today's «Приём пакетов» is open already
     blocker = psycopg2.connect(**connection.get_connection_params())
+    with blocker.cursor() as cursor:  # the batch's log lines are its last write
+        cursor.execute(f"LOCK TABLE {LogEntry._meta.db_table} IN SHARE MODE")
+    publish_polis(url, N)  # all waiting before the consumer starts: it takes them as full batches
     first = consumer(env(url))
     try:
-        with blocker.cursor() as cursor:  # the batch's log lines are its last write
-            cursor.execute(f"LOCK TABLE {LogEntry._meta.db_table} IN SHARE MODE")
-        publish_polis(url, N)
         until(lambda: sessions_waiting_for_a_lock() >= 1, what="the consumer writing its batch")
         assert writing_policies_elsewhere()  # the policies are changed, not yet committed
     finally:
@@ -148,8 +148,7 @@ def test_consumer_killed_after_commit_before_the_ack_recognises_every_redelivery
     until(lambda: depth(url, queue) == N, what="every delivery back on the queue: no ack arrived")
     second = consumer(env(url), "consumer 2")
     try:
-        until(lambda: depth(url, queue) == 0, what="the redeliveries taken")
-        time.sleep(2)
+        until(lambda: outstanding(vhost, queue) == 0, what="every redelivery acknowledged")
     finally:
         assert second.terminate() < 10  # SIGTERM: the batch in hand is finished and acked
     assert depth(url, queue) == 0  # nothing went back: every redelivery was acked
@@ -174,8 +173,8 @@ def test_two_consumers_at_once_with_the_funds_duplicates_apply_each_message_once
     broker.close()
     two = [consumer(env(url), "consumer 1"), consumer(env(url), "consumer 2")]
     try:
-        until(lambda: depth(url, messaging.queue_name(messaging.TO_MIS)) == 0, what="all taken")
-        time.sleep(2)
+        queue = messaging.queue_name(messaging.TO_MIS)
+        until(lambda: outstanding(vhost, queue) == 0, what="every message and duplicate acknowledged")
     finally:
         for process in two:
             assert process.terminate() < 10
