@@ -41,7 +41,10 @@ from tfoms_portal import messaging
 
 S = PackageStatus
 pytestmark = [pytest.mark.postgres, pytest.mark.amqp, pytest.mark.django_db(transaction=True)]
-CONFIRM_TIMEOUT = 4
+# The relay's wait for the broker's confirms: short where the test stalls the link on purpose (and
+# SIGTERM must end within 10 s), generous elsewhere, so a slow CI machine never adds a stray resend.
+STALL_CONFIRM_TIMEOUT = 4
+CONFIRM_TIMEOUT = 30
 
 
 @dataclass
@@ -59,11 +62,11 @@ class Broker:
         """What beat does every few seconds: one relay task for the worker."""
         self.celery.send_task("servicelog.relay")
 
-    def worker(self, name: str = "relay", **extra: str) -> Process:
+    def worker(self, name: str = "relay", confirm_timeout: int = CONFIRM_TIMEOUT, **extra: str) -> Process:
         env = portal_env(
             TFOMS_AMQP_URL=self.proxied,
             CELERY_BROKER_URL=self.url,
-            TFOMS_CONFIRM_TIMEOUT_SECONDS=str(CONFIRM_TIMEOUT),
+            TFOMS_CONFIRM_TIMEOUT_SECONDS=str(confirm_timeout),
             TFOMS_SEND_RETRY_BASE_SECONDS="1",
             TFOMS_SEND_RETRY_MAX_SECONDS="1",
             **extra,
@@ -112,10 +115,12 @@ def sent_count() -> int:
     return Package.objects.filter(package_type="DISTRICT", status=S.SENT).count()
 
 
-def warm(broker: Broker, mo, **extra: str) -> tuple[Process, list[str]]:
+def warm(
+    broker: Broker, mo, confirm_timeout: int = CONFIRM_TIMEOUT, **extra: str
+) -> tuple[Process, list[str]]:
     """A worker that has already sent one package, so its broker connection is open through the proxy."""
     first = form(mo, 1)
-    worker = broker.worker(**extra)
+    worker = broker.worker(confirm_timeout=confirm_timeout, **extra)
     broker.relay()
     until(lambda: sent_count() == 1, what="the first package sent")
     return worker, first
@@ -223,15 +228,15 @@ def test_connections_cut_mid_publish_retry_until_everything_is_sent_in_order(bro
 
 
 def test_a_stalled_broker_link_is_given_up_within_the_confirm_timeout_and_sent_after(broker, mo):
-    worker, first = warm(broker, mo)
+    worker, first = warm(broker, mo, STALL_CONFIRM_TIMEOUT)
     expected = first + form(mo, 20)
     broker.proxy.stall()  # T5: the broker stops reading and answering (as when it blocks publishers)
     started = time.monotonic()
     broker.relay()
     until(lambda: Package.objects.filter(status=S.SEND_ERROR).count() == 20, timeout=30, what="given up")
-    assert time.monotonic() - started < CONFIRM_TIMEOUT + 6
+    assert time.monotonic() - started < STALL_CONFIRM_TIMEOUT + 6
     failed = Package.objects.filter(status=S.SEND_ERROR).first()
-    assert f"не подтвердил приём за {CONFIRM_TIMEOUT} с" in failed.result
+    assert f"не подтвердил приём за {STALL_CONFIRM_TIMEOUT} с" in failed.result
     broker.proxy.resume()
     try:
         deadline = time.monotonic() + 60
@@ -245,8 +250,32 @@ def test_a_stalled_broker_link_is_given_up_within_the_confirm_timeout_and_sent_a
     assert set(arrived) == set(expected) and list(dict.fromkeys(arrived)) == expected
 
 
+def test_a_broker_refusing_connections_is_a_send_error_in_words_retried_until_everything_is_sent(broker, mo):
+    broker.proxy.refusing = True  # the broker's port answers, and drops every new connection (T2 at connect)
+    expected = form(mo, 10)
+    worker = broker.worker(TFOMS_AMQP_CONNECT_ATTEMPTS="2")
+    try:
+        broker.relay()
+        until(lambda: Package.objects.filter(status=S.SEND_ERROR).count() == 10, what="Ошибка отправки")
+        failed = Package.objects.filter(status=S.SEND_ERROR).order_by("sequence").first()
+        assert failed.result.startswith("Ошибка отправки пакета: Брокер RabbitMQ недоступен")
+        assert failed.next_attempt_at is not None  # a retry of its own, nothing to press
+        assert depth(broker.url, broker.from_mis) == 0
+        broker.proxy.refusing = False
+        deadline = time.monotonic() + 60
+        while sent_count() < 10 and time.monotonic() < deadline:  # the same worker, on its retries
+            broker.relay()
+            time.sleep(0.5)
+        assert sent_count() == 10, worker.output()[-3000:]
+    finally:
+        worker.stop()
+    assert_wire(drain(broker.url, broker.from_mis), expected, copies=0)
+    assert Attempt.objects.filter(kind="publish", ok=False).count() == 10
+    assert not Attempt.objects.filter(kind="publish", ok=None).exists()
+
+
 def test_sigterm_with_a_batch_in_hand_finishes_it_and_exits_within_10_s(broker, mo):
-    worker, _ = warm(broker, mo)
+    worker, _ = warm(broker, mo, STALL_CONFIRM_TIMEOUT)
     form(mo, 20)
     broker.proxy.stall(upstream=False, downstream=True)  # the batch is out, its confirms held
     broker.relay()
