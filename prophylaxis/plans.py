@@ -96,8 +96,9 @@ PLANS = Family(
 
 
 def dispplan_sent(packages: list[Package]) -> None:
-    """The broker confirmed these messages: their persons are "Отправлена в ТФОМС" (unless the fund
-    answered already — the answer waits for this transaction's row locks, so it comes after)."""
+    """The broker confirmed these messages: their persons are "Отправлена в ТФОМС". Only packages
+    this pass marked Отправлен come here; one the fund answered before the confirm was recorded
+    keeps what the answer made of its person (the relay re-reads the packages under lock)."""
     PlanPerson.objects.filter(
         pk__in=[int(p.object_id) for p in packages],
         status__in=(PlanPerson.Status.NEW, PlanPerson.Status.ERROR),

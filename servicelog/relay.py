@@ -168,6 +168,15 @@ INTERRUPTED = (
 )
 
 
+def attempts_interrupted_sweep(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Unconfirmed publishes a dead relay left on packages that will not be claimed again (answered,
+    or barred from sending meanwhile): labelled interrupted, not «публикуется» for ever. An hour is
+    far beyond any pass (its confirm waits are bounded), so no live publish is relabelled."""
+    return Attempt.objects.filter(
+        kind=Attempt.Kind.PUBLISH, ok__isnull=True, detail=PUBLISHING, at__lt=timezone.now() - older_than
+    ).update(detail=INTERRUPTED)
+
+
 def _claim(ordering_key: str, now: datetime) -> list[Package]:
     """The due packages of one key in sequence order, stopping at the first that is not due. Rows
     are claimed FOR UPDATE SKIP LOCKED; a lower package locked by someone else (a resend, a flag)

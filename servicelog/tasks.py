@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from tfoms_portal.background import enqueue
 
 from .models import RunResult, ServiceRun
-from .relay import relay_run
+from .relay import attempts_interrupted_sweep, relay_run
 from .runs import RunRefused, run_execute, runs_close_dead, service_execute
 
 logger = logging.getLogger(__name__)
@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="servicelog.close_dead_runs")
 def close_dead_runs() -> int:
+    """The sweep of what dead processes left: runs still Выполняется, publishes still unconfirmed."""
+    attempts_interrupted_sweep()
     return runs_close_dead()
 
 

@@ -205,6 +205,8 @@ class AmqpBackend:
             return
         with contextlib.suppress(pika.exceptions.AMQPError):
             if abandon:  # pika has no public abort: its own stream-lost path, as when the peer vanishes
+                # a private method: pyproject keeps pika below 1.5 (tested with 1.4), so a release that
+                # renames it is taken only with this line checked
                 connection._impl._terminate_stream(pika.exceptions.StreamLostError("соединение брошено"))
                 connection.process_data_events(time_limit=0)
             else:

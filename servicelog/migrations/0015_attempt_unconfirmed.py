@@ -3,6 +3,11 @@
 from django.db import migrations, models
 
 
+def unconfirmed_to_failed(apps, schema_editor):
+    """Going back to a yes/no column: an unconfirmed publish counts as not confirmed."""
+    apps.get_model("servicelog", "Attempt").objects.filter(ok__isnull=True).update(ok=False)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -15,4 +20,5 @@ class Migration(migrations.Migration):
             name='ok',
             field=models.BooleanField(null=True, verbose_name='успешно'),
         ),
+        migrations.RunPython(migrations.RunPython.noop, reverse_code=unconfirmed_to_failed),
     ]

@@ -46,7 +46,7 @@ def page(browser, request) -> Iterator[object]:
     page = context.new_page()
     page.set_default_timeout(15_000)
     # Every browser test checks the content security policy too (issue 16 item 5): a blocked inline
-    # script, handler, style or eval is reported by Chromium on the console and as an event.
+    # script, handler, style or eval is reported by Chromium as an error on the console.
     blocked: list[str] = []
     page.on(
         "console",

@@ -69,3 +69,17 @@ def test_a_resend_while_the_broker_is_awaited_starts_a_new_series_of_retries(pac
     assert (package.status, package.send_attempts) == (S.SEND_ERROR, 1)  # the first of a new series
     assert package.next_attempt_at is not None
     assert package.next_attempt_at - before < timedelta(seconds=90)  # one base delay, not 2**4 of it
+
+
+def test_the_sweep_labels_an_old_unconfirmed_publish_interrupted_and_leaves_a_fresh_one(package):
+    from servicelog.relay import INTERRUPTED, PUBLISHING
+    from servicelog.tasks import close_dead_runs
+
+    old, fresh = (
+        Attempt.objects.create(package=package, kind="publish", ok=None, detail=PUBLISHING) for _ in "ab"
+    )
+    Attempt.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(hours=2))
+    package_set_status(package, S.ACCEPTED)  # answered: the relay will never claim it again
+    close_dead_runs()
+    assert Attempt.objects.get(pk=old.pk).detail == INTERRUPTED
+    assert Attempt.objects.get(pk=fresh.pk).detail == PUBLISHING  # may be a live publish
