@@ -263,6 +263,18 @@ def depth(url: str, queue_name: str) -> int:
         broker.close()
 
 
+def close_connections(vhost: str, reason: str) -> int:
+    """The broker closes every client connection of the vhost, as it does itself on a consumer
+    timeout or an admin's action (CONNECTION_FORCED with the reason); the number closed."""
+    closed = 0
+    for line in rabbitmqctl("list_connections", "-q", "--no-table-headers", "pid", "vhost").splitlines():
+        pid, _, name = line.partition("\t")
+        if name == vhost:
+            rabbitmqctl("close_connection", pid, reason)
+            closed += 1
+    return closed
+
+
 def outstanding(vhost: str, queue_name: str) -> int:
     """Messages of a queue not yet acknowledged: waiting and delivered-unacked alike (the broker's
     own count; passive queue_declare tells only the waiting ones)."""

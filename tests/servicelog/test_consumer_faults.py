@@ -20,6 +20,7 @@ from servicelog.registry import get_inbound_type
 from tests.faults import (
     TcpProxy,
     amqp_url,
+    close_connections,
     consumer,
     depth,
     outstanding,
@@ -179,4 +180,33 @@ def test_two_consumers_at_once_with_the_funds_duplicates_apply_each_message_once
         for process in two:
             assert process.terminate() < 10
     assert depth(url, messaging.queue_name(messaging.TO_MIS)) == 0
+    assert applied() == everything_once()
+
+
+def test_a_handler_outliving_the_brokers_patience_is_applied_once_without_a_crash_loop(vhost):
+    """T10: the broker gives up on a consumer whose handler runs too long (consumer_timeout) and
+    closes its channel; the handler still commits, its ack is lost, the deliveries come back. The
+    consumer reconnects by itself and recognises each redelivery. RabbitMQ 3.10 sets consumer_timeout
+    only for the whole node, which a test must not change: the broker's close_connection stands in
+    for it, with the same effect on the client (the channel gone while the handler runs)."""
+    url = amqp_url(vhost)
+    queue = messaging.queue_name(messaging.TO_MIS)
+    persons_with_policies(N)
+    receiving_run(get_inbound_type("POLIS").service)
+    blocker = psycopg2.connect(**connection.get_connection_params())
+    with blocker.cursor() as cursor:  # the handler is slow: its last write waits
+        cursor.execute(f"LOCK TABLE {LogEntry._meta.db_table} IN SHARE MODE")
+    publish_polis(url, N)
+    slow = consumer(env(url))
+    try:
+        until(lambda: sessions_waiting_for_a_lock() >= 1, what="the handler inside its transaction")
+        assert close_connections(vhost, "delivery acknowledgement timed out") >= 1  # with the test's own
+        blocker.rollback()  # the handler goes on and commits; its ack has no channel to go on
+        until(lambda: applied()["inbox"] == N, what="every message applied")
+        until(lambda: outstanding(vhost, queue) == 0, what="every redelivery acknowledged")
+        assert slow.popen.poll() is None  # the same process, reconnected: no crash, no restart
+        assert "брокер недоступен, повтор через 1 с" in slow.output()
+    finally:
+        blocker.close()
+        assert slow.terminate() < 10
     assert applied() == everything_once()
