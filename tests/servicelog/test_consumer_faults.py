@@ -210,3 +210,57 @@ def test_a_handler_outliving_the_brokers_patience_is_applied_once_without_a_cras
         blocker.close()
         assert slow.terminate() < 10
     assert applied() == everything_once()
+
+
+POISON = [  # what no handler can read, each with the words its rejection must carry
+    (b"<POLIS>\x00</POLIS>", "POLIS", "корректным XML"),  # a NUL
+    (b"\xff\xfe\x00garbage\x00", "POLIS", "корректным XML"),  # no XML at all
+    (
+        '<?xml version="1.0" encoding="utf-8"?><POLIS>Иванов</POLIS>'.encode("cp1251"),
+        "POLIS",
+        "корректным XML",
+    ),
+    (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><POLIS>&e;</POLIS>', "POLIS", "DOCTYPE"),
+    (b"<SOMETHING><A>1</A></SOMETHING>", "SOMETHING", "Неизвестный тип пакета"),
+]
+
+
+def test_poison_of_every_kind_amid_the_funds_messages_is_rejected_answered_and_never_requeued(vhost):
+    """G7/T8 with the real consumer process: poison (a NUL, garbage, a wrong encoding, a DOCTYPE, an
+    unknown type; half of them without a message_id) interleaved with the fund's real POLIS. Each
+    poison message is stored Отклонен once with its reason and answered ANSWER ERROR; the real ones are
+    all applied; nothing is requeued, so nothing waits behind the poison."""
+    url = amqp_url(vhost)
+    queue = messaging.queue_name(messaging.TO_MIS)
+    persons_with_policies(N)
+    broker = pika.BlockingConnection(pika.URLParameters(url))
+    channel = broker.channel()
+    channel.confirm_delivery()
+    good = iter(polis_messages(N))
+    for index in range(N):
+        message_id, body = next(good)
+        channel.basic_publish(
+            "", queue, body, pika.BasicProperties(delivery_mode=2, message_id=message_id, type="POLIS")
+        )
+        if index % 6 == 0:  # ten poison messages among the sixty
+            body, kind, _ = POISON[(index // 6) % len(POISON)]
+            poison_id = None if index % 12 == 0 else f"POISON-{index}"
+            channel.basic_publish(
+                "", queue, body + b" " * index, pika.BasicProperties(message_id=poison_id, type=kind)
+            )
+    broker.close()
+    running = consumer(env(url))
+    try:
+        until(lambda: outstanding(vhost, queue) == 0, what="every message acknowledged")
+    finally:
+        assert running.terminate() < 10
+    assert "requeued" not in running.output()  # not once taken for our database being down
+    # the fund's real changes, all of them; the poison in the inbox, the packages and the answers too
+    assert applied() == everything_once() | {"inbox": N + 10, "packages": N + 10, "answers": N + 10}
+    rejected = Package.objects.filter(direction="in", status=S.REJECTED)
+    assert rejected.count() == 10
+    for package in rejected:
+        assert any(words in package.result for _, _, words in POISON), package.result
+    answers = Package.objects.filter(package_type="ANSWER")
+    assert answers.count() == N + 10
+    assert sorted(answer.payload["RESULT"] for answer in answers) == ["ERROR"] * 10 + ["OK"] * N
