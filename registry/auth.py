@@ -31,7 +31,21 @@ def login_throttled(*, username: str, ip: str | None) -> bool:
     record shared by every web process, so throttling holds on many machines."""
     since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     failures = AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED, at__gte=since)
-    if failures.filter(username=username).count() >= settings.LOGIN_FAILURE_LIMIT:
+    # A successful login (the page's or the API's) starts the user's count again: a mistyped
+    # password this morning does not bring a lock-out closer this afternoon. The address's count
+    # is not reset: anyone could log in with an account of their own to clear it.
+    last_success = (
+        AuditEvent.objects.filter(
+            action__in=(AuditAction.LOGIN, AuditAction.TOKEN_ISSUED), username=username, at__gte=since
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    own = failures.filter(username=username)
+    if last_success is not None:
+        own = own.filter(at__gt=last_success)
+    if own.count() >= settings.LOGIN_FAILURE_LIMIT:
         return True
     return bool(ip) and failures.filter(ip=ip).count() >= settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS
 

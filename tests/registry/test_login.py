@@ -38,6 +38,23 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(client, mo
     assert "_auth_user_id" not in client.session
 
 
+def test_a_successful_login_starts_the_count_of_failures_again(client, mo_admin_a, settings):
+    """Issue 16 item 5: two mistakes, a good login, two more mistakes — not locked out at three."""
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _ in range(2):
+        login(client, "mo_admin_a", "nope")
+    assert login(client, "mo_admin_a").url == "/workplace/"
+    client.post("/logout/")
+    for _ in range(2):
+        login(client, "mo_admin_a", "nope")
+    assert login(client, "mo_admin_a").url == "/workplace/"
+    client.post("/logout/")
+    login(client, "mo_admin_a", "nope")  # and three in a row after it still lock
+    login(client, "mo_admin_a", "nope")
+    login(client, "mo_admin_a", "nope")
+    assert "Слишком много неудачных попыток входа" in login(client, "mo_admin_a").content.decode()
+
+
 def test_other_users_at_the_same_address_are_not_locked_out(client, mo_admin_a, mo_admin_b, settings):
     settings.LOGIN_FAILURE_LIMIT = 3
     settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 6
