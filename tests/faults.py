@@ -42,8 +42,8 @@ def own_vhost() -> Iterator[str]:
         rabbitmqctl("delete_vhost", name)
 
 
-def amqp_url(vhost: str, port: int = 5672) -> str:
-    return f"amqp://guest:guest@127.0.0.1:{port}/{quote(vhost, safe='')}"
+def amqp_url(vhost: str, port: int = 5672, host: str = "127.0.0.1") -> str:
+    return f"amqp://guest:guest@{host}:{port}/{quote(vhost, safe='')}"
 
 
 class TcpProxy:
@@ -52,9 +52,11 @@ class TcpProxy:
     "blocked connection" looks the same to a publisher); `cut()` closes every open connection at
     once without sending what is stalled; `resume()` lets bytes move again."""
 
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, target_host: str = "127.0.0.1", listen_host: str = "127.0.0.1"
+    ) -> None:
         self.target = (target_host, target_port)
-        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server = socket.create_server((listen_host, 0))
         self.port = int(self.server.getsockname()[1])
         self.upstream = threading.Event()  # client → server moves
         self.downstream = threading.Event()  # server → client moves
@@ -145,6 +147,56 @@ class TcpProxy:
         self.cut()
 
 
+class Netns:
+    """A network namespace of the test's own, joined to this host by veth links (one per name): a
+    process started in it reaches a TcpProxy listening on `host_ip(link)`. `down(link)` takes a link
+    down — its packets are dropped and nothing answers, as on a network that fails silently, which a
+    userspace proxy cannot do (its kernel would still acknowledge). Nothing of the host's own network
+    changes; everything goes with the namespace."""
+
+    def __init__(self, *links: str) -> None:
+        self.name = f"tf{uuid.uuid4().hex[:8]}"
+        self.subnet = 1 + int(uuid.uuid4().int % 250)
+        self.links = {link: index for index, link in enumerate(links)}
+        self._ip("netns", "add", self.name)
+        self._ip("netns", "exec", self.name, "ip", "link", "set", "lo", "up")
+        for link, index in self.links.items():
+            host, inside = self._devices(link)
+            self._ip("link", "add", host, "type", "veth", "peer", "name", inside)
+            self._ip("link", "set", inside, "netns", self.name)
+            self._ip("addr", "add", f"{self.host_ip(link)}/30", "dev", host)
+            self._ip("link", "set", host, "up")
+            self._in("addr", "add", f"10.213.{self.subnet}.{4 * index + 2}/30", "dev", inside)
+            self._in("link", "set", inside, "up")
+
+    @staticmethod
+    def _ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
+
+    def _in(self, *args: str) -> None:
+        self._ip("netns", "exec", self.name, "ip", *args)
+
+    def _devices(self, link: str) -> tuple[str, str]:
+        return f"h{self.name[2:]}{self.links[link]}", f"n{self.name[2:]}{self.links[link]}"
+
+    def host_ip(self, link: str) -> str:
+        return f"10.213.{self.subnet}.{4 * self.links[link] + 1}"
+
+    def down(self, link: str) -> None:
+        self._ip("link", "set", self._devices(link)[0], "down")
+
+    def up(self, link: str) -> None:
+        self._ip("link", "set", self._devices(link)[0], "up")
+
+    def argv(self, argv: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def close(self) -> None:
+        for link in self.links:  # a veth pair goes with either end
+            subprocess.run(["ip", "link", "del", self._devices(link)[0]], capture_output=True, timeout=30)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=30)
+
+
 class Process:
     """One of the portal's processes as a subprocess; its output lines are collected."""
 
@@ -211,10 +263,10 @@ class Process:
                 self.terminate()
 
 
-def database_url() -> str:
-    """The test database (pytest-django's) as a URL for the subprocesses."""
+def database_url(host: str = "", port: int = 0) -> str:
+    """The test database (pytest-django's) as a URL for the subprocesses (through a proxy when told)."""
     db = connection.settings_dict
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    host, port = host or db["HOST"] or "127.0.0.1", port or db["PORT"] or 5432
     user = quote(db["USER"], safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
     return f"postgres://{user}@{host}:{port}/{db['NAME']}"
 
@@ -226,17 +278,18 @@ def portal_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def celery_worker(env: dict[str, str], name: str = "worker") -> Process:
+def celery_worker(env: dict[str, str], name: str = "worker", netns: Netns | None = None) -> Process:
     """The relay's production process: a Celery worker (solo pool: the task runs in this pid)."""
     argv = [str(BIN / "celery"), "-A", "tfoms_portal", "worker", "-l", "INFO", "--pool", "solo"]
     argv += ["--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"{name}@%h"]
-    worker = Process(argv, env, name)
+    worker = Process(netns.argv(argv) if netns else argv, env, name)
     worker.wait_for("ready.")
     return worker
 
 
-def consumer(env: dict[str, str], name: str = "consumer") -> Process:
-    process = Process([sys.executable, "manage.py", "runconsumer"], env, name)
+def consumer(env: dict[str, str], name: str = "consumer", netns: Netns | None = None) -> Process:
+    argv = [sys.executable, "manage.py", "runconsumer"]
+    process = Process(netns.argv(argv) if netns else argv, env, name)
     process.wait_for("consumer ready")
     return process
 

@@ -117,17 +117,20 @@ else:
     # about a minute and frees the key for another relay.
     _statement_ms = env.int("DB_STATEMENT_TIMEOUT_SECONDS", default=600) * 1000
     _idle_ms = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", default=300) * 1000
+    _keepalive_idle = env.int("DB_KEEPALIVES_IDLE_SECONDS", default=30)
+    _keepalive_interval = min(10, _keepalive_idle)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "connect_timeout": env.int("DB_CONNECT_TIMEOUT_SECONDS", default=10),
             "keepalives": 1,
-            "keepalives_idle": 30,
-            "keepalives_interval": 10,
+            "keepalives_idle": _keepalive_idle,
+            "keepalives_interval": _keepalive_interval,
             "keepalives_count": 3,
             "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_SECONDS", default=60) * 1000,
             "options": (
                 f"-c statement_timeout={_statement_ms} -c idle_in_transaction_session_timeout={_idle_ms}"
-                " -c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
+                f" -c tcp_keepalives_idle={_keepalive_idle} -c tcp_keepalives_interval={_keepalive_interval}"
+                " -c tcp_keepalives_count=3"
             ),
         }
     )
