@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     MANUAL_START = "manual_start", "Ручной запуск сервиса"
     IDENTIFY_REQUEST = "identify", "Запрос идентификации"
     DELETE = "delete", "Удаление"
+    PHARMACY_SETTINGS = "pharmacy", "Настройки обмена с аптечными организациями"
 
 
 class AuditEvent(models.Model):

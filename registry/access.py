@@ -238,6 +238,7 @@ SIDEBAR: dict[str, tuple[str, list[MenuEntry]]] = {
             _DASHBOARD,
             _PLANS,
             MenuEntry("Объединённые записи ТФОМС", "fund_merges"),
+            MenuEntry("Настройка обмена с аптечными организациями", "pharmacy_settings"),
             MenuEntry("Журнал аудита", "audit"),
             MenuEntry("Администрирование справочников", "admin:index"),
             MenuEntry("API (документация)", "api_docs"),

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "attachment",
     "prophylaxis",
     "hospitalisation",
+    "pharmacy",
 ]
 
 MIDDLEWARE = [

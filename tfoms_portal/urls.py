@@ -11,6 +11,7 @@ from attachment import api as attachment_api
 from attachment import card as attachment_card
 from hospitalisation import api as hospitalisation_api
 from identification import api as identification_api
+from pharmacy import api as pharmacy_api
 from prophylaxis import api as prophylaxis_api
 from prophylaxis import plan_api
 from registry import api as registry_api
@@ -43,6 +44,7 @@ urlpatterns = [
     path("identification/", include("identification.urls")),
     path("attachment/", include("attachment.urls")),
     path("plans/", include("prophylaxis.urls")),
+    path("pharmacy/", include("pharmacy.urls")),
     path("persons/<int:person_id>/identify/", registry_views.person_identify_view, name="person_identify"),
     path("cases/<int:case_id>/", registry_views.case_view, name="case"),
     path(
@@ -68,6 +70,14 @@ urlpatterns = [
     path("api/v1/prophylaxis/plans/<int:plan_id>/send/", plan_api.plan_send_view, name="api_plan_send"),
     path("api/v1/prophylaxis/exports/", plan_api.exports_view, name="api_plan_exports"),
     path("api/v1/prophylaxis/error-replies/", plan_api.error_replies_view, name="api_plan_error_replies"),
+    path(
+        "api/v1/pharmacy/organisations/", pharmacy_api.organisations_view, name="api_pharmacy_organisations"
+    ),
+    path(
+        "api/v1/pharmacy/organisations/<int:organisation_id>/",
+        pharmacy_api.organisation_view,
+        name="api_pharmacy_organisation",
+    ),
     path("api/v1/attachment/file/", attachment_api.attachment_file_view, name="api_attachment_file"),
     path("api/v1/identification/responses/", identification_api.responses_view, name="api_ident_responses"),
     path("api/v1/identification/packages/", identification_api.packages_view, name="api_ident_packages"),
