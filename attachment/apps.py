@@ -10,8 +10,8 @@ class AttachmentConfig(AppConfig):
     def ready(self) -> None:
         from registry.cards import CardSection, register_card_section
         from servicelog.catalog import TFOMS_AUTO, register_service
+        from servicelog.families import register_family
         from servicelog.registry import PackageType, register_package_type
-        from servicelog.sync import register_family
 
         from .card import person_attachment_section
         from .formats import DISTRICT_ENVELOPE, DISTRICT_XSD, district_check

@@ -11,8 +11,8 @@ class HospitalisationConfig(AppConfig):
         from registry.cards import CardSection, register_card_section
         from registry.demo import register_demo_step
         from servicelog.catalog import ServiceSpec, register_service
+        from servicelog.families import register_family
         from servicelog.registry import PackageType, register_iszl_replies, register_package_type
-        from servicelog.sync import register_family
         from tfoms_portal import messaging
 
         from . import formats as f

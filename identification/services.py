@@ -20,10 +20,10 @@ from django.utils import timezone
 from registry import checkdigits
 from registry.models import IdentityDocument, Mo, Person, Policy, Smo, TreatmentCase
 from registry.services import FundPolicy, PolicyRefused, policy_merge, smo_by_fund_codes
+from servicelog.families import for_each_mo
 from servicelog.models import LogEntry, ServiceRun
 from servicelog.runs import run_beat
 from servicelog.statuses import log_write
-from servicelog.sync import for_each_mo
 from tfoms_portal.db import bulk_update_fast
 
 from .formats import (

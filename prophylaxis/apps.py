@@ -11,8 +11,8 @@ class ProphylaxisConfig(AppConfig):
         from registry.cards import CardSection, register_card_section
         from registry.demo import register_demo_step
         from servicelog.catalog import TFOMS_AUTO, ServiceSpec, register_service
+        from servicelog.families import register_family
         from servicelog.registry import PackageType, register_package_type
-        from servicelog.sync import register_family
 
         from . import formats, plan_formats
         from .card import person_dispensary_section

@@ -16,6 +16,9 @@ class ServiceSpec:
     note: str = ""  # where its packages come from, when not from "Запуск" (shown in the journal)
     # What a run's detailed log opens on: its packages (§4.6.3) or its lines by GUID and type (§4.6.2.4).
     detail: str = "packages"
+    # The ЦОД admin's only, for the whole region (its objects belong to no МО: pharmacy); other
+    # workplaces do not see it in the journal.
+    region_only: bool = False
 
 
 _services: dict[str, ServiceSpec] = {}
@@ -28,6 +31,10 @@ def register_service(spec: ServiceSpec) -> ServiceSpec:
         raise ValueError(f"service {spec.code} is registered twice with different settings")
     _services[spec.code] = spec
     return spec
+
+
+def region_only_services() -> list[str]:
+    return [code for code, spec in _services.items() if spec.region_only]
 
 
 def service_detail(code: str) -> str:

@@ -72,8 +72,12 @@ def content_hash(package_type: str, object_id: str, payload: dict[str, Any]) -> 
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def ordering_key_for(service: Service, mo: Mo | None, family: str) -> str:
-    return f"{service.code}:{mo.code if mo else 'region'}:{family}"
+def ordering_key_for(service: Service, mo: Mo | None, family: str, partition: str = "") -> str:
+    """The key a family's packages are numbered and sent in order by: per МО, or per `partition` for
+    a family whose objects belong to no МО (one pharmacy organisation: a refusal for one holds
+    back no other)."""
+    key = f"{service.code}:{mo.code if mo else 'region'}:{family}"
+    return f"{key}:{partition}" if partition else key
 
 
 def sequence_lock(ordering_key: str) -> PackageSequence:
@@ -127,6 +131,7 @@ def packages_form(
     package_type: str,
     drafts: Sequence[Draft],
     latest: dict[str, Package] | None = None,
+    partition: str = "",
 ) -> list[Package]:
     """Form many packages of one type inside the caller's transaction: each Сформирован, or Ошибка
     формирования with its errors. `latest` (object id → its newest package), when the caller read it
@@ -136,7 +141,7 @@ def packages_form(
     kind = get_package_type(package_type)
     if latest is None:
         latest = latest_packages(package_type, [d.object_id for d in drafts])
-    key = ordering_key_for(run.service, mo, kind.family)
+    key = ordering_key_for(run.service, mo, kind.family, partition)
     packages: list[Package] = []
     skipped: list[LogEntry] = []
     first = _sequence_block(key, len(drafts)) if kind.ordered else 0

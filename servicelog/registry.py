@@ -52,6 +52,9 @@ class PackageType:
     # False: packages of the type have no order among themselves (our ANSWERs), so forming one takes
     # no lock of its key and parallel consumers do not wait for each other.
     ordered: bool = True
+    # The broker queue of one package, when the type's peers each have their own (a pharmacy
+    # organisation's queue); None: the logical `queue` for all.
+    route: Callable[[Package], str] | None = None
 
     def __post_init__(self) -> None:
         if (self.builder is None) == (self.envelope is None):

@@ -239,7 +239,7 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
             }
         messages = [
             messaging.OutMessage(
-                queue=messaging.queue_name(get_package_type(p.package_type).queue),
+                queue=_queue(p),
                 body=p.body.encode("utf-8"),
                 message_id=p.message_id,
                 type=p.package_type,
@@ -251,6 +251,11 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
         with transaction.atomic():
             _record(batch, outcomes, attempts, now, stats)
     return stats
+
+
+def _queue(package: Package) -> str:
+    kind = get_package_type(package.package_type)
+    return kind.route(package) if kind.route is not None else messaging.queue_name(kind.queue)
 
 
 def _record(

@@ -17,6 +17,7 @@ from registry.models import Mo, Role, Workplace
 from tfoms_portal.dates import TypedPeriod, typed_period
 from tfoms_portal.search import contains_like, fold
 
+from .catalog import region_only_services
 from .models import (
     ERROR_STATUSES,
     AuditEvent,
@@ -37,6 +38,8 @@ def services_visible(workplace: Workplace | None) -> QuerySet[Service]:
         return services.none()
     if workplace.role == Role.STATISTICIAN:
         services = services.filter(code__in=STATISTICIAN_SERVICES)
+    if not workplace.sees_all_mo:
+        services = services.exclude(code__in=region_only_services())
     return services
 
 

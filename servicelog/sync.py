@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -35,8 +35,7 @@ from .forming import (
     sequence_lock,
 )
 from .models import LogEntry, Operation, Package, PackageStatus, RunResult, SentObject, ServiceRun
-from .registry import get_package_type, package_type_title, register_service_job
-from .runs import run_beat
+from .registry import get_package_type, package_type_title
 from .statuses import log_write
 
 S = PackageStatus
@@ -84,10 +83,18 @@ class SyncContext:
     "Отправить" of one plan). A narrowed sync forms no deletes: they go with the МО's run."""
 
     run: ServiceRun
-    mo: Mo
+    owner: Mo | None  # None: a family whose objects belong to no МО (it names a `partition`)
     today: dt.date
     person_id: int | None = None
     subset: Any = None
+    partition: str = ""
+
+    @property
+    def mo(self) -> Mo:
+        """The МО whose objects are listed (the families of an МО's objects ask only for this)."""
+        if self.owner is None:
+            raise ValueError(f"a sync of partition {self.partition} has no МО")
+        return self.owner
 
     @property
     def partial(self) -> bool:
@@ -157,7 +164,9 @@ def changed_since(ctx: SyncContext) -> dt.datetime | None:
     told (order 263, manual §4.4.5.1.2). None: no such run, everything is a candidate."""
     return (
         ServiceRun.objects.filter(
-            service_id=ctx.run.service_id, result=RunResult.SUCCESS, scope_key__in=("", ctx.mo.code)
+            service_id=ctx.run.service_id,
+            result=RunResult.SUCCESS,
+            scope_key__in=("", ctx.owner.code if ctx.owner else ""),
         )
         .exclude(pk=ctx.run.pk)
         .order_by("-started_at")
@@ -184,13 +193,35 @@ def candidates(rows: QuerySet[M], ctx: SyncContext, package_type: str, *paths: s
     return rows.filter(changed | ~told(package_type))
 
 
-def _known(package_type: str, mo: Mo) -> dict[str, SentObject]:
+def _known(package_type: str, mo: Mo | None) -> dict[str, SentObject]:
     return {
         so.object_id: so
         for so in SentObject.objects.filter(package_type=package_type, mo=mo).only(
-            "object_id", "external_id", "accepted_hash", "deleted"
+            "object_id", "external_id", "accepted_hash", "deleted", "last_package_id"
         )
     }
+
+
+def accepted_payload(package_type: str, object_id: str) -> dict[str, Any] | None:
+    """The payload of the object's package the peer last accepted (None: it has nothing, or was made
+    to forget it): what a family that sends by changes compares with."""
+    sent = (
+        SentObject.objects.filter(package_type=package_type, object_id=object_id, deleted=False)
+        .select_related("last_package")
+        .first()
+    )
+    if sent is None or sent.last_package is None:
+        return None
+    payload: dict[str, Any] = sent.last_package.payload
+    return payload
+
+
+def sent_objects_forget(*, package_type: str, object_ids: Iterable[str]) -> int:
+    """Take these objects as unknown to the peer from now on: their next sync is an Insert of the whole
+    (a pharmacy directory switched off, then on again). Packages already formed are left as they are."""
+    return SentObject.objects.filter(package_type=package_type, object_id__in=list(object_ids)).update(
+        deleted=True
+    )
 
 
 def object_guids(package_type: str, object_ids: Iterable[str]) -> dict[str, str]:
@@ -253,10 +284,24 @@ def _parents(parents: Iterable[Parent]) -> _Parents:
     return state
 
 
+def _forgotten(sent: SentObject | None, last: Package | None) -> bool:
+    """The peer was made to forget the object (`sent_objects_forget`) after accepting its newest
+    package: that package no longer counts."""
+    return (
+        sent is not None
+        and sent.deleted
+        and last is not None
+        and sent.last_package_id == last.pk
+        and last.operation != Operation.DELETE
+    )
+
+
 def _told(sent: SentObject | None, last: Package | None) -> bool:
     """Whether the fund has (or is being given) the object: its newest package decides while that one
     is on its way or accepted — an Insert in flight makes the next change an Update, a Delete in
     flight makes a re-created object an Insert; otherwise what the fund accepted (SentObject)."""
+    if _forgotten(sent, last):
+        return False
     if last is not None and last.status in (*GOING, S.ACCEPTED):
         return last.operation != Operation.DELETE
     return sent is not None and not sent.deleted
@@ -268,7 +313,7 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
     parents = _parents(p for obj in objects for p in obj.parents)
     # What the fund knows, read next to the newest packages: an answer accepted between the two reads
     # shows in the latter (ACCEPTED), so it is never taken for "not told" (no second Insert).
-    known = _known(ftype.code, ctx.mo)
+    known = _known(ftype.code, ctx.owner)
     latest = latest_packages(ftype.code, [obj.object_id for obj in objects])
     shared = object_guids(ftype.guid_of, [obj.object_id for obj in objects]) if ftype.guid_of else {}
     held: dict[tuple[str, str], int] = defaultdict(int)  # (parent type, parent) → children held for it
@@ -284,9 +329,14 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
         payload = obj.built()
         digest = content_hash(ftype.code, obj.object_id, payload)
         last = latest.get(obj.object_id)
-        if last is not None and last.status in (*IN_FLIGHT, S.ACCEPTED) and last.content_hash == digest:
-            continue  # the same content on its way, refused for it, or just accepted
         sent = known.get(obj.object_id)
+        if (
+            last is not None
+            and last.status in (*IN_FLIGHT, S.ACCEPTED)
+            and last.content_hash == digest
+            and not _forgotten(sent, last)
+        ):
+            continue  # the same content on its way, refused for it, or just accepted
         told = _told(sent, last)
         if told and (
             ftype.insert_only or (sent is not None and not sent.deleted and sent.accepted_hash == digest)
@@ -303,7 +353,14 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
             )
         )
     result.formed += len(
-        packages_form(run=ctx.run, mo=ctx.mo, package_type=ftype.code, drafts=drafts, latest=latest)
+        packages_form(
+            run=ctx.run,
+            mo=ctx.owner,
+            package_type=ftype.code,
+            drafts=drafts,
+            latest=latest,
+            partition=ctx.partition,
+        )
     )
     title = package_type_title(ftype.code)
     lines = (
@@ -316,7 +373,7 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
     for label, count in lines:
         log_write(
             run=ctx.run,
-            mo=ctx.mo,
+            mo=ctx.owner,
             level=LogEntry.Level.WARNING,
             message=ftype.held.format(title=title, parent=label, count=count),
         )
@@ -328,7 +385,7 @@ def _deletes(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
     if ftype.present is None or ftype.delete_payload is None:
         return
     present = set(ftype.present(ctx))
-    known = _known(ftype.code, ctx.mo)
+    known = _known(ftype.code, ctx.owner)
     gone = sorted(oid for oid, so in known.items() if not so.deleted and oid not in present)
     if not gone:
         return
@@ -351,19 +408,39 @@ def _deletes(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
             )
         )
     result.formed += len(
-        packages_form(run=ctx.run, mo=ctx.mo, package_type=ftype.code, drafts=drafts, latest=latest)
+        packages_form(
+            run=ctx.run,
+            mo=ctx.owner,
+            package_type=ftype.code,
+            drafts=drafts,
+            latest=latest,
+            partition=ctx.partition,
+        )
     )
 
 
 def family_sync(
-    *, run: ServiceRun, mo: Mo, family: Family, person_id: int | None = None, subset: Any = None
+    *,
+    run: ServiceRun,
+    mo: Mo | None,
+    family: Family,
+    person_id: int | None = None,
+    subset: Any = None,
+    partition: str = "",
 ) -> SyncResult:
     """Tell the fund what changed in one МО's objects of a family, inside the caller's transaction:
-    Insert/Update in rank order, then Delete in reverse rank (formats §2.3)."""
+    Insert/Update in rank order, then Delete in reverse rank (formats §2.3). A family whose objects
+    belong to no МО passes `mo=None` and a `partition` (its ordering key: one pharmacy organisation);
+    its object ids must then be unique across partitions."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("family_sync runs inside the business transaction (DESIGN §3)")
-    sequence_lock(ordering_key_for(run.service, mo, family.code))  # one former per МО and family
-    ctx = SyncContext(run=run, mo=mo, today=timezone.localdate(), person_id=person_id, subset=subset)
+    if mo is None and not partition:
+        raise ValueError(f"family {family.code}: a sync without an МО names its partition")
+    # one former per МО (or partition) and family
+    sequence_lock(ordering_key_for(run.service, mo, family.code, partition))
+    ctx = SyncContext(
+        run=run, owner=mo, today=timezone.localdate(), person_id=person_id, subset=subset, partition=partition
+    )
     result = SyncResult()
     types = family.ordered()
     for ftype in types:
@@ -390,77 +467,3 @@ def family_sync_person(
     ):
         family_sync(run=opened, mo=mo, family=family, person_id=person_id)
     return opened
-
-
-# --- families by service, and the one per-МО job helper ---------------------------------------
-
-_families: dict[str, Family] = {}
-
-
-def register_family(family: Family) -> Family:
-    """From a domain app's AppConfig.ready(): the family and a job of its service that syncs it.
-    Its package types must be registered first, under the family's code: the lock `family_sync`
-    takes and the ordering key the packages are numbered in are then one and the same."""
-    for ftype in family.types:
-        if get_package_type(ftype.code).family != family.code:
-            raise ValueError(f"package type {ftype.code} is not of family {family.code}")
-    _families[family.code] = family
-    if not family.on_demand:
-        register_service_job(family.service)(FamiliesJob(family.service))
-    return family
-
-
-def unregister_family(code: str) -> None:
-    _families.pop(code, None)
-
-
-def get_family(code: str) -> Family:
-    return _families[code]
-
-
-def service_families(service: str) -> list[Family]:
-    """The families a run of the service syncs (on-demand ones are left to their users)."""
-    return [f for f in _families.values() if f.service == service and not f.on_demand]
-
-
-def for_each_mo(*, run: ServiceRun, mo: Mo | None, step: Callable[[Mo], Any], what: str) -> list[Mo]:
-    """The one failure policy of a per-МО job: each МО in its own transaction; an МО that fails is
-    logged on the run (which then ends Завершено с ошибкой), nothing of its transaction is kept, and
-    the other МО go on. Returns the МО that failed."""
-    failed = []
-    targets: Sequence[Mo] = (
-        [mo] if mo is not None else list(Mo.objects.filter(is_active=True).order_by("code"))
-    )
-    for one in targets:
-        try:
-            with transaction.atomic():
-                step(one)
-        except Exception as exc:
-            failed.append(one)
-            log_write(
-                run=run,
-                mo=one,
-                level=LogEntry.Level.ERROR,
-                message=f"{what} МО {one.code} не выполнено: {type(exc).__name__}: {exc}. Остальные МО "
-                f"обработаны; изменения этой МО не сохранены.",
-            )
-        run_beat(run)
-    return failed
-
-
-@dataclass(frozen=True)
-class FamiliesJob:
-    """The job of a service with families: for each МО, every family of the service in one
-    transaction, in the order they were registered."""
-
-    service: str
-    own_transactions: bool = True
-
-    def __call__(self, *, run: ServiceRun, mo: Mo | None) -> None:
-        families = service_families(self.service)
-
-        def step(one: Mo) -> None:
-            for family in families:
-                family_sync(run=run, mo=one, family=family)
-
-        for_each_mo(run=run, mo=mo, step=step, what="Формирование пакетов")

@@ -422,8 +422,12 @@ class LocmemBackend:
         outcomes = []
         known = self.known
         peer_queues = {queue_name(FROM_MIS), queue_name(FROM_MIS_ANSWER), queue_name(ISZL_REQUEST)}
+        # the queues of other peers the emulator plays (each pharmacy organisation's ИС Фармация)
+        others = tuple(settings.TFOMS_LOCMEM_PEER_QUEUE_PREFIXES)
         for message in messages:
-            if message.queue not in known:
+            another_peer = bool(others) and message.queue.startswith(others)
+            to_peer = another_peer or message.queue in peer_queues
+            if message.queue not in known and not another_peer:
                 outcomes.append(
                     PublishOutcome(
                         message.message_id,
@@ -433,7 +437,7 @@ class LocmemBackend:
                 continue
             with self.lock:
                 self.published.append(message)
-            if message.queue in peer_queues:
+            if to_peer:
                 properties = {
                     "type": message.type,
                     "message_id": message.message_id,

@@ -57,7 +57,7 @@ def test_forming_against_bare_lxml(monkeypatch):
     _sites(mo)
     _fill(mo.pk, other.pk, N)
     run = run_open("tfoms_auto", mo=mo)
-    ctx = SyncContext(run=run, mo=mo, today=timezone.localdate())
+    ctx = SyncContext(run=run, owner=mo, today=timezone.localdate())
     started = time.perf_counter()
     listed = len(list(_attachments(ctx)))  # the family's own read and payloads alone, for the split
     listing = time.perf_counter() - started

@@ -15,10 +15,11 @@ from lxml import etree
 
 from servicelog import registry as pkg_registry
 from servicelog.envelope import ISZL, TAI, Envelope, envelope_build
+from servicelog.families import for_each_mo
 from servicelog.inbox import inbound_handle
 from servicelog.models import InboundMessage, LogEntry, Package, PackageStatus, RunResult, SentObject
 from servicelog.runs import run_finish, run_open
-from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, family_sync, for_each_mo
+from servicelog.sync import Family, FamilyType, Parent, SyncContext, SyncObject, family_sync
 from tests.factories import MoFactory
 from tfoms_emulator.answer import build_answer
 from tfoms_emulator.rules import Error
@@ -188,7 +189,7 @@ def test_an_answer_arriving_mid_run_is_not_taken_for_unknown(mo_a, monkeypatch):
 
 
 def test_a_family_type_of_another_family_is_refused():
-    from servicelog.sync import register_family
+    from servicelog.families import register_family
 
     with pytest.raises(ValueError):
         register_family(Family("other", "tfoms_auto", (FamilyType("TOYBRANCH", _branches),)))
