@@ -12,7 +12,9 @@ from django.http import HttpRequest
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from servicelog.sync import sent_objects_forget
 
+from .formats import package_type
 from .models import Directory, Mode, PharmacyDirectory, PharmacyOrganisation
 
 FIELDS = ("name", "ogrn", "code", "active", "queue")
@@ -94,6 +96,9 @@ def organisation_save(
         PharmacyDirectory.objects.update_or_create(
             organisation=target, directory=code, defaults={"enabled": choice.enabled, "mode": choice.mode}
         )
+        if old_choices[code].enabled and not choice.enabled:
+            # switched off it stops; switched on again it goes whole, not as changes to what it had
+            sent_objects_forget(package_type=package_type(code), object_ids=[target.code])
         if _directory_state(choice) != _directory_state(old_choices[code]):
             changes.append(
                 f"{Directory(code).label}: {_directory_state(old_choices[code])} → {_directory_state(choice)}"

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from lxml import etree
 
+from . import pharmacy
 from .answer import build_answer, read_answer
 from .iszl import ISZL_SCHEMA, IszlState, Reply, refusal
 from .rules import (
@@ -42,6 +43,7 @@ SCHEMAS: dict[str, str] = {
     "DISPOUT": "prophylaxis/xsd/dispout.xsd",
     "PERSCANCER": "prophylaxis/xsd/perscancer.xsd",
     "DISPPLAN": "prophylaxis/xsd/dispplan.xsd",
+    **dict.fromkeys(pharmacy.TYPES, pharmacy.XSD),  # the pharmacy systems the emulator plays too
 }
 
 ANSWER_TYPE = "ANSWER"
@@ -85,6 +87,8 @@ class Queues:
     to_mis_answer: str = "tfoms.to_mis.answer"  # our answers to the МО's packages (we publish)
     iszl_request: str = DEFAULT_ISZL_REQUEST  # the МО's hospitalisation packages (we consume)
     iszl_reply: str = DEFAULT_ISZL_REPLY  # the ISZL's replies to them (we publish)
+    # the pharmacy organisations' systems (we consume): pharmacy.<code> for each code played
+    pharmacies: tuple[str, ...] = field(default_factory=pharmacy.queues)
 
     @classmethod
     def with_prefix(
@@ -108,8 +112,8 @@ class Queues:
         return (self.from_mis, self.from_mis_answer, self.to_mis, self.to_mis_answer)
 
     def declared(self) -> tuple[str, ...]:
-        """Every queue the AMQP server declares: the four tfoms queues and the two ISZL ones."""
-        return (*self.all(), self.iszl_request, self.iszl_reply)
+        """Every queue the AMQP server declares: the four tfoms queues, the two ISZL ones, the pharmacies'."""
+        return (*self.all(), self.iszl_request, self.iszl_reply, *self.pharmacies)
 
 
 _CODE_MO = re.compile(rb"<CODE_MO>\s*(\d{6})\s*</CODE_MO>")
@@ -183,7 +187,9 @@ class Emulator:
         self.root = Path(root) if root is not None else REPO_ROOT
         self.schemas = dict(SCHEMAS if schemas is None else schemas)
         self.iszl_schema = iszl_schema
-        self.rules = dict(RULES if rules is None else rules)
+        self.rules = dict(
+            RULES | dict.fromkeys(pharmacy.TYPES, pharmacy.directory) if rules is None else rules
+        )
         self.queues = queues or Queues()
         self.max_body_bytes = max_body_bytes
         self.dedup_limit = dedup_limit

@@ -164,7 +164,12 @@ class Server:
             self._pending = 0
             tags = [
                 channel.basic_consume(queue, self._on_message_from(connection, queue))
-                for queue in (queues.from_mis, queues.from_mis_answer, queues.iszl_request)
+                for queue in (
+                    queues.from_mis,
+                    queues.from_mis_answer,
+                    queues.iszl_request,
+                    *queues.pharmacies,
+                )
             ]
             self._consuming = True
             self._say("ready")

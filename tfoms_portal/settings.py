@@ -226,6 +226,8 @@ REGION_CODE = env.str("REGION_CODE", default="59")
 TFOMS_AMQP_URL = _secret("TFOMS_AMQP_URL")
 TFOMS_DECLARE_QUEUES = env.bool("TFOMS_DECLARE_QUEUES", default=True)
 TFOMS_LOCMEM_PEER = env.str("TFOMS_LOCMEM_PEER", default="tfoms_emulator.handle")
+# Queues of the other peers the in-process emulator plays (the pharmacy organisations' systems).
+TFOMS_LOCMEM_PEER_QUEUE_PREFIXES = ["pharmacy."]
 # The demo's fund answering identification files (watch(out_dir, in_dir, register_path)).
 TFOMS_DEMO_IDENT_WATCHER = env.str("TFOMS_DEMO_IDENT_WATCHER", default="tfoms_emulator.ident.watch_forever")
 # The demo's built-in fund also sends its own packages about persons (POLIS, CHECKPERS, PERSCHANGE,
@@ -310,6 +312,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "servicelog.run_scheduled",
         "schedule": crontab(hour=env.int("IDENT_BATCH_HOUR", default=1), minute=0),
         "args": ("ident_batch",),
+    },
+    "pharmacy": {  # directories for ИС Фармация, nightly (SPEC F3)
+        "task": "servicelog.run_scheduled",
+        "schedule": crontab(hour=env.int("PHARMACY_HOUR", default=2), minute=30),
+        "args": ("pharmacy",),
     },
     "ident-responses": {
         "task": "servicelog.run_scheduled",

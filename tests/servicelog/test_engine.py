@@ -325,7 +325,7 @@ def test_services_are_scheduled_by_beat(settings):
         for entry in settings.CELERY_BEAT_SCHEDULE.values()
         if entry["task"] == "servicelog.run_scheduled"
     }
-    assert scheduled == {"tfoms_auto", "iszl263", "ident_batch", "ident_responses"}
+    assert scheduled == {"tfoms_auto", "iszl263", "ident_batch", "ident_responses", "pharmacy"}
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {
         "servicelog.relay",

@@ -1,0 +1,150 @@
+"""«Передача справочников в ИС Фармация» (SPEC F3; issue 17 items 2 and 3) with the in-process
+broker and the emulator playing the pharmacy systems: only the chosen directories go, one package
+per directory and organisation, to the organisation's own queue; an unchanged directory sends
+nothing; by changes only what changed goes; switched off it stops, switched on again it goes whole;
+an organisation the pharmacy system does not know is refused."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from pharmacy import exchange
+from pharmacy.models import PharmacyOrganisation
+from pharmacy.services import DirectoryChoice, organisation_save
+from registry.checkdigits import make_ogrn
+from registry.models import NsiEntry, Smo
+from servicelog.inbox import inbound_handle
+from servicelog.models import LogEntry, Package, PackageStatus
+from servicelog.relay import relay_run
+from servicelog.services import service_execute
+from tests.factories import SmoFactory
+from tfoms_portal import messaging
+
+S = PackageStatus
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem")]
+
+
+def organisation(code: str = "FARM59", **directories: DirectoryChoice) -> PharmacyOrganisation:
+    existing = PharmacyOrganisation.objects.filter(code=code).first()
+    return organisation_save(
+        organisation=existing,
+        fields={
+            "name": f"Аптека {code}",
+            "ogrn": make_ogrn("102590010001"),
+            "code": code,
+            "active": True,
+            "queue": f"pharmacy.{code.lower()}",
+        },
+        directories=directories,
+        request=None,
+    )
+
+
+@pytest.fixture
+def directories():
+    for _ in range(3):
+        SmoFactory()
+    for code, name in (("1", "Мужской"), ("2", "Женский")):
+        NsiEntry.objects.create(directory="V005", code=code, name=name)
+
+
+def cycle(locmem) -> list[Package]:
+    """A run of the service, the relay, the answers taken: the packages that run formed."""
+    run = service_execute("pharmacy", mo=None)
+    relay_run()
+    locmem.drain([messaging.queue_name(messaging.TO_MIS_ANSWER)], inbound_handle)
+    return list(Package.objects.filter(run=run, direction="out").order_by("id"))
+
+
+def items(package: Package) -> list[tuple[str, str]]:
+    root = etree.fromstring(package.body.encode("utf-8"))
+    return [(i.findtext("OP") or "", i.findtext("CODE")) for i in root.findall("BODY/ITEM")]
+
+
+def test_only_the_chosen_directories_go_each_as_one_package_to_the_organisations_queue(locmem, directories):
+    organisation(F002=DirectoryChoice(True, "full"), V005=DirectoryChoice(True, "changes"))
+    formed = cycle(locmem)
+    assert sorted(p.package_type for p in formed) == ["PHARM_F002", "PHARM_V005"]
+    assert all(p.status == S.ACCEPTED and p.operation == "Insert" and p.object_id == "FARM59" for p in formed)
+    assert {m.queue for m in locmem.published if m.type.startswith("PHARM_")} == {"pharmacy.farm59"}
+    f002 = next(p for p in formed if p.package_type == "PHARM_F002")
+    assert [code for _, code in items(f002)] == sorted(Smo.objects.values_list("code", flat=True))
+    v005 = next(p for p in formed if p.package_type == "PHARM_V005")
+    assert items(v005) == [("Insert", "1"), ("Insert", "2")]  # by changes, from nothing: everything new
+    assert cycle(locmem) == []  # nothing changed: nothing sent
+
+
+def test_a_change_goes_whole_in_full_mode_and_alone_by_changes(locmem, directories):
+    organisation(F002=DirectoryChoice(True, "full"), V005=DirectoryChoice(True, "changes"))
+    cycle(locmem)
+    smo = Smo.objects.order_by("code").first()
+    smo.name_short = "СК переименована"
+    smo.save()
+    NsiEntry.objects.filter(directory="V005", code="2").update(name="Женский пол")
+    NsiEntry.objects.create(directory="V005", code="3", name="Не определён")
+    NsiEntry.objects.filter(directory="V005", code="1").delete()
+    formed = {p.package_type: p for p in cycle(locmem)}
+    assert formed["PHARM_F002"].operation == "Update" and len(items(formed["PHARM_F002"])) == 3
+    assert items(formed["PHARM_V005"]) == [("Update", "2"), ("Insert", "3"), ("Delete", "1")]
+    assert all(p.status == S.ACCEPTED for p in formed.values())
+
+
+def test_switched_off_it_stops_and_switched_on_again_it_goes_whole(locmem, directories):
+    organisation(V005=DirectoryChoice(True, "changes"))
+    cycle(locmem)
+    organisation(V005=DirectoryChoice(False))
+    NsiEntry.objects.create(directory="V005", code="3", name="Не определён")
+    assert cycle(locmem) == []  # off: nothing, though it changed
+    organisation(V005=DirectoryChoice(True, "changes"))
+    (again,) = cycle(locmem)
+    assert again.operation == "Insert" and again.status == S.ACCEPTED
+    assert items(again) == [("Insert", "1"), ("Insert", "2"), ("Insert", "3")]  # whole, not the change
+
+
+def test_an_organisation_unknown_to_the_pharmacy_system_is_refused_with_the_reason(locmem, directories):
+    organisation("NOSUCH", F002=DirectoryChoice(True, "full"))
+    (package,) = cycle(locmem)
+    assert package.status == S.REJECTED_BY_FUND
+    assert "Неизвестный код аптечной организации: NOSUCH" in package.result
+
+
+def test_nothing_chosen_or_switched_off_forms_nothing_and_the_log_says_so(locmem, directories):
+    organisation("FARM59")
+    organisation("APT0002", F002=DirectoryChoice(True, "full"))
+    PharmacyOrganisation.objects.filter(code="APT0002").update(active=False)
+    assert cycle(locmem) == []
+    lines = list(LogEntry.objects.values_list("message", flat=True))
+    assert any("FARM59" in line and "не выбран ни один справочник" in line for line in lines)
+
+
+def test_an_organisation_switched_off_during_the_run_has_no_packages_formed(locmem, directories, monkeypatch):
+    organisation("APT0002", F002=DirectoryChoice(True, "full"))
+    organisation("FARM59", F002=DirectoryChoice(True, "full"))
+    original = exchange.DIRECTORY_ITEMS["F002"]
+
+    def switching_off_the_next(today):  # APT0002 goes first; while it forms, FARM59 is switched off
+        PharmacyOrganisation.objects.filter(code="FARM59").update(active=False)
+        return original(today)
+
+    monkeypatch.setitem(exchange.DIRECTORY_ITEMS, "F002", switching_off_the_next)
+    formed = cycle(locmem)
+    assert [p.object_id for p in formed] == ["APT0002"]
+    assert LogEntry.objects.filter(message__contains="FARM59 выключена во время запуска").exists()
+
+
+def test_the_service_is_the_dc_admins_in_the_journal_and_its_start_forms_the_packages(
+    enter, dc_admin, mo_admin_a, statistician_a, directories
+):
+    organisation(F002=DirectoryChoice(True, "full"))
+    for other in (mo_admin_a, statistician_a):
+        client = enter(other)
+        assert "Передача справочников в ИС Фармация" not in client.get("/journal/").content.decode()
+        assert client.get("/journal/", {"service": "pharmacy"}).status_code == 404
+        client.post("/journal/pharmacy/start/")  # 404 for the МО admin, the statistician starts nothing
+    assert not Package.objects.exists()
+    client = enter(dc_admin)
+    page = client.get("/journal/", {"service": "pharmacy"}).content.decode()
+    assert "Передача справочников в ИС Фармация" in page and 'data-testid="start"' in page
+    client.post("/journal/pharmacy/start/")
+    assert list(Package.objects.values_list("package_type", "object_id")) == [("PHARM_F002", "FARM59")]
