@@ -35,7 +35,7 @@ class PharmacyOrganisation(models.Model):
     queue = models.CharField(
         "очередь или папка обмена",
         max_length=200,
-        help_text="Очередь RabbitMQ (например, pharmacy.590101) или каталог обмена файлами.",
+        help_text="Очередь RabbitMQ (pharmacy.<код>) или каталог обмена.",
     )
     updated_at = models.DateTimeField("изменена", auto_now=True)
 
