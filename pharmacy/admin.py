@@ -1,30 +1,27 @@
-"""Django admin of the pharmacy organisations (ЦОД admin only); every change in the audit trail too."""
+"""Django admin of the pharmacy organisations (ЦОД admin only). Saving goes through the same service
+as the page (audit with before → after); the directories are chosen on the page, and an organisation
+is switched off rather than deleted (its system keeps what it was sent under its code)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.models import LogEntry
 from django.http import HttpRequest
 
-from audit.models import AuditAction
-from audit.services import audit_record
-
 from .models import PharmacyDirectory, PharmacyOrganisation
+from .services import FIELDS, organisation_save
 
 
 class PharmacyDirectoryInline(admin.TabularInline):
     model = PharmacyDirectory
     extra = 0
-
-
-def _words(message: Any) -> str:
-    """The admin's change message as its history page reads it (Russian)."""
-    return LogEntry(
-        change_message=message if isinstance(message, str) else json.dumps(message)
-    ).get_change_message()
+    max_num = 0
+    can_delete = False
+    readonly_fields = ["directory", "enabled", "mode"]
+    verbose_name_plural = (
+        "справочники для ИС Фармация (выбираются на странице «Настройка обмена с аптечными организациями»)"
+    )
 
 
 @admin.register(PharmacyOrganisation)
@@ -32,34 +29,21 @@ class PharmacyOrganisationAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "ogrn", "active", "queue"]
     list_filter = ["active"]
     search_fields = ["code", "name", "ogrn"]
+    fields = list(FIELDS)
     inlines = [PharmacyDirectoryInline]
 
-    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
-        audit_record(
-            action=AuditAction.PHARMACY_SETTINGS,
-            request=request,
-            obj=obj,
-            outcome="создана в администрировании",
-            details={"changes": [_words(message)]},
-        )
-        return super().log_addition(request, obj, message)
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["code"] if obj is not None else []
 
-    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
-        audit_record(
-            action=AuditAction.PHARMACY_SETTINGS,
-            request=request,
-            obj=obj,
-            outcome="изменена в администрировании",
-            details={"changes": [_words(message)]},
-        )
-        return super().log_change(request, obj, message)
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
-    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
-        for obj in queryset:
-            audit_record(
-                action=AuditAction.PHARMACY_SETTINGS,
-                request=request,
-                obj=obj,
-                outcome="удалена в администрировании",
-            )
-        return super().log_deletions(request, queryset)
+    def save_model(self, request: HttpRequest, obj: PharmacyOrganisation, form: Any, change: bool) -> None:
+        saved = organisation_save(
+            organisation=obj if change else None,
+            fields={name: form.cleaned_data[name] for name in FIELDS if name in form.cleaned_data},
+            directories={},
+            request=request,
+        )
+        obj.pk = saved.pk
+        obj.refresh_from_db()

@@ -18,15 +18,20 @@ from registry.access import api_workplace
 from registry.models import Role
 
 from .models import Directory, Mode, PharmacyOrganisation
-from .services import DirectoryChoice, organisation_directories, organisation_save, organisation_warnings
-from .views import DC_ONLY
+from .services import (
+    DC_ONLY,
+    DirectoryChoice,
+    organisation_directories,
+    organisation_save,
+    organisation_warnings,
+)
 
 
 class DirectorySerializer(serializers.Serializer):
     directory = serializers.ChoiceField(choices=Directory.choices)
     title = serializers.CharField(read_only=True)
     enabled = serializers.BooleanField()
-    mode = serializers.ChoiceField(choices=Mode.choices, default=Mode.CHANGES)
+    mode = serializers.ChoiceField(choices=Mode.choices)
 
 
 class OrganisationSerializer(serializers.Serializer):

@@ -5,7 +5,6 @@ a directory that did not change sends nothing; switched off it stops; switched o
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import transaction
 
@@ -13,7 +12,15 @@ from registry.models import Mo
 from servicelog.models import LogEntry, Package, ServiceRun
 from servicelog.runs import run_beat
 from servicelog.statuses import log_write
-from servicelog.sync import Family, FamilyType, SyncContext, SyncObject, accepted_payload, family_sync
+from servicelog.sync import (
+    Family,
+    FamilyType,
+    Lister,
+    SyncContext,
+    SyncObject,
+    accepted_payload,
+    family_sync,
+)
 
 from . import formats as f
 from .models import Directory, Mode, PharmacyDirectory, PharmacyOrganisation
@@ -24,7 +31,7 @@ FAMILY = "pharmacy"
 QUEUE_PREFIX = "pharmacy."
 
 
-def _objects(directory: str) -> Any:
+def _objects(directory: str) -> Lister:
     def listed(ctx: SyncContext) -> Iterable[SyncObject]:
         chosen = (
             PharmacyDirectory.objects.filter(
@@ -68,7 +75,7 @@ def route(package: Package) -> str:
     queue = (
         PharmacyOrganisation.objects.filter(code=package.object_id).values_list("queue", flat=True).first()
     )
-    return queue or f"{QUEUE_PREFIX}{package.object_id}"
+    return queue or f"{QUEUE_PREFIX}{package.object_id.lower()}"
 
 
 class PharmacyJob:
@@ -86,28 +93,36 @@ def _each_organisation(run: ServiceRun) -> None:
     for code in (
         PharmacyOrganisation.objects.filter(active=True).order_by("code").values_list("code", flat=True)
     ):
-        with transaction.atomic():
-            organisation = (
-                PharmacyOrganisation.objects.select_for_update().filter(code=code, active=True).first()
-            )
-            if organisation is None:
-                log_write(
-                    run=run,
-                    message=f"Аптечная организация {code} выключена во время запуска: пакеты не формируются.",
-                )
-                continue
-            if not organisation.directories.filter(enabled=True).exists():
-                log_write(
-                    run=run,
-                    level=LogEntry.Level.WARNING,
-                    message=f"Аптечная организация {code} «{organisation.name}»: не выбран ни один "
-                    f"справочник, ничего не передано.",
-                )
-                continue
-            result = family_sync(run=run, mo=None, family=PHARMACY, partition=code)
+        try:
+            with transaction.atomic():
+                _one_organisation(run, code)
+        except Exception as exc:  # the others still go; this one's transaction is not kept
             log_write(
                 run=run,
-                message=f"Аптечная организация {code} «{organisation.name}»: "
-                f"сформировано пакетов {result.formed}.",
+                level=LogEntry.Level.ERROR,
+                message=f"Аптечная организация {code}: пакеты не сформированы: {type(exc).__name__}: {exc}. "
+                f"Остальные организации обработаны.",
             )
         run_beat(run)
+
+
+def _one_organisation(run: ServiceRun, code: str) -> None:
+    organisation = PharmacyOrganisation.objects.select_for_update().filter(code=code, active=True).first()
+    if organisation is None:
+        log_write(
+            run=run, message=f"Аптечная организация {code} выключена во время запуска: пакеты не формируются."
+        )
+        return
+    if not organisation.directories.filter(enabled=True).exists():
+        log_write(
+            run=run,
+            level=LogEntry.Level.WARNING,
+            message=f"Аптечная организация {code} «{organisation.name}»: не выбран ни один "
+            f"справочник, ничего не передано.",
+        )
+        return
+    result = family_sync(run=run, mo=None, family=PHARMACY, partition=code)
+    log_write(
+        run=run,
+        message=f"Аптечная организация {code} «{organisation.name}»: сформировано пакетов {result.formed}.",
+    )

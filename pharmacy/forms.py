@@ -17,10 +17,19 @@ class OrganisationForm(forms.ModelForm):
 
     def __init__(self, *args: Any, directories: dict[str, DirectoryChoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True  # its system knows what it was sent under this code
         for code in Directory.values:
             choice = directories[code]
             self.fields[f"send_{code}"] = forms.BooleanField(required=False, initial=choice.enabled)
-            self.fields[f"mode_{code}"] = forms.ChoiceField(choices=Mode.choices, initial=choice.mode)
+            self.fields[f"mode_{code}"] = forms.ChoiceField(
+                choices=Mode.choices,
+                initial=choice.mode,
+                widget=forms.Select(attrs={"aria-label": f"Режим: {Directory(code).label}"}),
+            )
+
+    def organisation_bound_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.Meta.fields]
 
     def directory_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
         return [

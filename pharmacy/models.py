@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from django.db import models
 
 from registry import checkdigits
@@ -33,9 +34,15 @@ class PharmacyOrganisation(models.Model):
     code = models.CharField("код организации в ИС Фармация", max_length=20, unique=True)
     active = models.BooleanField("обмен включён", default=True)
     queue = models.CharField(
-        "очередь или папка обмена",
+        "очередь обмена",
         max_length=200,
-        help_text="Очередь RabbitMQ (pharmacy.<код>) или каталог обмена.",
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9_.:-]+$",
+                "Имя очереди RabbitMQ: латинские буквы, цифры, точка, дефис, подчёркивание, двоеточие.",
+            )
+        ],
+        help_text="Очередь RabbitMQ системы организации, обычно pharmacy.<код>.",
     )
     updated_at = models.DateTimeField("изменена", auto_now=True)
 

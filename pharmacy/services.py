@@ -19,6 +19,8 @@ from .models import Directory, Mode, PharmacyDirectory, PharmacyOrganisation
 
 FIELDS = ("name", "ogrn", "code", "active", "queue")
 NOTHING_CHOSEN = "Не выбран ни один справочник: организации ничего не передаётся."
+DC_ONLY = "Настройка обмена с аптечными организациями доступна только в АРМ администратора ЦОД."
+CODE_FIXED = "Код организации не меняется после создания: под ним её система знает переданные справочники."
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ def organisation_save(
         else PharmacyOrganisation.objects.select_for_update().get(pk=organisation.pk)
     )
     before = {name: getattr(target, name) for name in FIELDS}
+    if not created and "code" in fields and fields["code"] != target.code:
+        raise ValidationError({"code": CODE_FIXED})
     old_choices = organisation_directories(None if created else target)
     for name in FIELDS:
         if name in fields:
@@ -98,7 +102,11 @@ def organisation_save(
         )
         if old_choices[code].enabled and not choice.enabled:
             # switched off it stops; switched on again it goes whole, not as changes to what it had
-            sent_objects_forget(package_type=package_type(code), object_ids=[target.code])
+            sent_objects_forget(
+                package_type=package_type(code),
+                object_ids=[target.code],
+                reason=f"справочник «{Directory(code).label}» больше не передаётся организации {target.code}",
+            )
         if _directory_state(choice) != _directory_state(old_choices[code]):
             changes.append(
                 f"{Directory(code).label}: {_directory_state(old_choices[code])} → {_directory_state(choice)}"

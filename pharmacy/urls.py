@@ -1,3 +1,5 @@
+"""The pharmacy settings page (SPEC F3)."""
+
 from django.urls import path
 
 from . import views

@@ -14,9 +14,7 @@ from registry.models import Role
 
 from .forms import OrganisationForm
 from .models import PharmacyOrganisation
-from .services import organisation_directories, organisation_save, organisation_warnings
-
-DC_ONLY = "Настройка обмена с аптечными организациями доступна только в АРМ администратора ЦОД."
+from .services import DC_ONLY, organisation_directories, organisation_save, organisation_warnings
 
 
 @workplace_required()
@@ -30,6 +28,7 @@ def pharmacy_settings_view(request: HttpRequest) -> HttpResponse:
     creating = organisation is None and (request.GET.get("new") or request.method == "POST")
     if organisation is None and not creating:
         organisation = PharmacyOrganisation.objects.order_by("name").first()
+    title = organisation.name if organisation is not None else ""  # as saved, whatever the form holds
     directories = organisation_directories(organisation)
     form = OrganisationForm(
         request.POST if request.method == "POST" else None, instance=organisation, directories=directories
@@ -46,7 +45,7 @@ def pharmacy_settings_view(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"Настройки организации «{saved.name}» сохранены.")
+            messages.success(request, f"Настройки сохранены: {saved.name}.")
             return redirect(f"{reverse('pharmacy_settings')}?org={saved.pk}")
     organisations = [
         (o, organisation_warnings(o)) for o in PharmacyOrganisation.objects.prefetch_related("directories")
@@ -57,6 +56,7 @@ def pharmacy_settings_view(request: HttpRequest) -> HttpResponse:
         {
             "organisations": organisations,
             "organisation": organisation,
+            "title": title,
             "form": form,
             "warnings": organisation_warnings(organisation) if organisation is not None else [],
         },

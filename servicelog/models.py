@@ -363,6 +363,9 @@ class SentObject(models.Model):
         related_name="+",
     )
     deleted = models.BooleanField("удалён у ТФОМС", default=False)
+    # The peer was made to forget the object (a pharmacy directory switched off): its packages up to
+    # this id no longer count, accepted or not; the next one is an Insert of the whole.
+    forgotten_upto = models.BigIntegerField("забыт по пакет №", null=True, blank=True)
 
     class Meta:
         verbose_name = "переданный объект"

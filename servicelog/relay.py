@@ -237,25 +237,36 @@ def relay_key(ordering_key: str, *, backend: messaging.Backend) -> RelayStats:
                     Attempt(package=p, kind=Attempt.Kind.PUBLISH, ok=None, detail=PUBLISHING) for p in batch
                 )
             }
-        messages = [
-            messaging.OutMessage(
-                queue=_queue(p),
-                body=p.body.encode("utf-8"),
-                message_id=p.message_id,
-                type=p.package_type,
-                reply_to=messaging.queue_name(get_package_type(p.package_type).reply_queue),
-            )
-            for p in batch
-        ]
-        outcomes = {o.message_id: o for o in backend.publish(messages)}
+        messages, unroutable = _messages(batch)
+        outcomes = {o.message_id: o for o in backend.publish(messages)} | unroutable
         with transaction.atomic():
             _record(batch, outcomes, attempts, now, stats)
     return stats
 
 
-def _queue(package: Package) -> str:
-    kind = get_package_type(package.package_type)
-    return kind.route(package) if kind.route is not None else messaging.queue_name(kind.queue)
+def _messages(batch: list[Package]) -> tuple[list[messaging.OutMessage], dict[str, messaging.PublishOutcome]]:
+    """The batch as messages to publish, and the packages whose queue could not be worked out (a
+    type's `route` failed) as failed outcomes of their own: a send error in words, retried."""
+    messages: list[messaging.OutMessage] = []
+    unroutable: dict[str, messaging.PublishOutcome] = {}
+    for package in batch:
+        kind = get_package_type(package.package_type)
+        try:
+            queue = kind.route(package) if kind.route is not None else messaging.queue_name(kind.queue)
+        except Exception as exc:  # one package's routing must not stop its key, nor the pass
+            error = f"очередь получателя не определена: {type(exc).__name__}: {exc}"
+            unroutable[package.message_id] = messaging.PublishOutcome(package.message_id, error)
+            continue
+        messages.append(
+            messaging.OutMessage(
+                queue=queue,
+                body=package.body.encode("utf-8"),
+                message_id=package.message_id,
+                type=package.package_type,
+                reply_to=messaging.queue_name(kind.reply_queue),
+            )
+        )
+    return messages, unroutable
 
 
 def _record(

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, Max, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -34,7 +34,16 @@ from .forming import (
     packages_form,
     sequence_lock,
 )
-from .models import LogEntry, Operation, Package, PackageStatus, RunResult, SentObject, ServiceRun
+from .models import (
+    Direction,
+    LogEntry,
+    Operation,
+    Package,
+    PackageStatus,
+    RunResult,
+    SentObject,
+    ServiceRun,
+)
 from .registry import get_package_type, package_type_title
 from .statuses import log_write
 
@@ -197,7 +206,7 @@ def _known(package_type: str, mo: Mo | None) -> dict[str, SentObject]:
     return {
         so.object_id: so
         for so in SentObject.objects.filter(package_type=package_type, mo=mo).only(
-            "object_id", "external_id", "accepted_hash", "deleted", "last_package_id"
+            "object_id", "external_id", "accepted_hash", "deleted", "forgotten_upto"
         )
     }
 
@@ -210,18 +219,51 @@ def accepted_payload(package_type: str, object_id: str) -> dict[str, Any] | None
         .select_related("last_package")
         .first()
     )
-    if sent is None or sent.last_package is None:
+    if sent is None or sent.last_package is None or _forgotten(sent, sent.last_package):
         return None
     payload: dict[str, Any] = sent.last_package.payload
     return payload
 
 
-def sent_objects_forget(*, package_type: str, object_ids: Iterable[str]) -> int:
-    """Take these objects as unknown to the peer from now on: their next sync is an Insert of the whole
-    (a pharmacy directory switched off, then on again). Packages already formed are left as they are."""
-    return SentObject.objects.filter(package_type=package_type, object_id__in=list(object_ids)).update(
-        deleted=True
-    )
+def sent_objects_forget(*, package_type: str, object_ids: Iterable[str], reason: str) -> None:
+    """Take these objects as unknown to the peer from now on, whatever it accepted or will accept of
+    their packages so far: the next sync is an Insert of the whole (a pharmacy directory switched off,
+    then on again). Their packages not sent yet are barred from sending, with `reason` in their log."""
+    ids = list(object_ids)
+    now = timezone.now()
+    for object_id in ids:
+        upto = Package.objects.filter(package_type=package_type, object_id=object_id).aggregate(
+            upto=Max("id")
+        )["upto"]
+        if upto is None:
+            continue  # nothing of it was ever formed: nothing to forget
+        SentObject.objects.update_or_create(
+            package_type=package_type,
+            object_id=object_id,
+            defaults={"forgotten_upto": upto},
+            create_defaults={
+                "forgotten_upto": upto,
+                "deleted": True,
+                "accepted_hash": "",
+                "accepted_at": now,
+            },
+        )
+    pending = Package.objects.filter(
+        package_type=package_type,
+        object_id__in=ids,
+        direction=Direction.OUT,
+        status__in=(S.FORMED, S.SEND_ERROR),
+        do_not_send=False,
+    ).select_related("run")
+    for package in pending:
+        package.do_not_send, package.do_not_send_at, package.do_not_send_reason = True, now, reason[:500]
+        package.save(update_fields=["do_not_send", "do_not_send_at", "do_not_send_reason"])
+        log_write(
+            package=package,
+            run=package.run,
+            level=LogEntry.Level.WARNING,
+            message=f"Установлен запрет отправки: {reason}",
+        )
 
 
 def object_guids(package_type: str, object_ids: Iterable[str]) -> dict[str, str]:
@@ -285,14 +327,12 @@ def _parents(parents: Iterable[Parent]) -> _Parents:
 
 
 def _forgotten(sent: SentObject | None, last: Package | None) -> bool:
-    """The peer was made to forget the object (`sent_objects_forget`) after accepting its newest
-    package: that package no longer counts."""
+    """The peer was made to forget the object (`sent_objects_forget`) since its newest package was
+    formed: that package no longer counts, accepted or not."""
     return (
         sent is not None
-        and sent.deleted
-        and last is not None
-        and sent.last_package_id == last.pk
-        and last.operation != Operation.DELETE
+        and sent.forgotten_upto is not None
+        and (last is None or last.pk <= sent.forgotten_upto)
     )
 
 
@@ -436,6 +476,9 @@ def family_sync(
         raise RuntimeError("family_sync runs inside the business transaction (DESIGN §3)")
     if mo is None and not partition:
         raise ValueError(f"family {family.code}: a sync without an МО names its partition")
+    if mo is None and any(t.present is not None for t in family.types):
+        # what the peer knows is read by type, not by partition: deletes would reach other partitions
+        raise ValueError(f"family {family.code}: a family without an МО forms no deletes")
     # one former per МО (or partition) and family
     sequence_lock(ordering_key_for(run.service, mo, family.code, partition))
     ctx = SyncContext(

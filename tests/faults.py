@@ -156,8 +156,17 @@ class Netns:
 
     def __init__(self, *links: str) -> None:
         self.name = f"tf{uuid.uuid4().hex[:8]}"
-        self.subnet = 1 + int(uuid.uuid4().int % 250)
+        taken = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True, timeout=30).stdout
+        free = [n for n in range(1, 251) if f" 10.213.{n}." not in taken]  # not a parallel run's
+        self.subnet = free[int(uuid.uuid4().int % len(free))]
         self.links = {link: index for index, link in enumerate(links)}
+        try:
+            self._wire()
+        except BaseException:
+            self.close()  # nothing of a half-made namespace is left behind
+            raise
+
+    def _wire(self) -> None:
         self._ip("netns", "add", self.name)
         self._ip("netns", "exec", self.name, "ip", "link", "set", "lo", "up")
         for link, index in self.links.items():

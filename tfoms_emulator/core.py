@@ -275,7 +275,7 @@ class Emulator:
                 elif not message_id:
                     outcome.errors = [Error(MISSING_VALUE, "Не указан идентификатор сообщения (message_id)")]
                 else:
-                    outcome.operation, outcome.errors = self._check(package_type, body)
+                    outcome.operation, outcome.errors = self._check(package_type, body, queue)
                 answer = build_answer(self.queues.from_mis, package_type, message_id, outcome.errors)
                 if message_id and not reject:
                     self._remember(
@@ -354,7 +354,9 @@ class Emulator:
         ]
         return outcome
 
-    def _check(self, package_type: str, body: bytes) -> tuple[str | None, list[Error]]:
+    def _check(
+        self, package_type: str, body: bytes, queue: str | None = None
+    ) -> tuple[str | None, list[Error]]:
         """(operation, errors) of a package; a package without errors has been applied."""
         if package_type not in self.schemas:
             shown = package_type or "(не указан)"
@@ -367,6 +369,9 @@ class Emulator:
         problems = validate(self.schema(package_type), root)
         if problems:
             return operation, [Error(FORMAT_ERROR, problem) for problem in problems]
+        misrouted = pharmacy.misrouted(root, queue) if package_type in pharmacy.TYPES else ""
+        if misrouted:
+            return operation, [Error(WRONG_VALUE, misrouted)]
         rule = self.rules.get(package_type)
         return operation, rule(root, self.known) if rule else []
 

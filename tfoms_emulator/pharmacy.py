@@ -30,6 +30,15 @@ def queues() -> tuple[str, ...]:
     return tuple(f"pharmacy.{code.lower()}" for code in sorted(organisation_codes()))
 
 
+def misrouted(root: etree._Element, queue: str | None) -> str:
+    """Why a package came to the wrong organisation's system ('' when it did not): each listens on
+    pharmacy.<its code>."""
+    org = text(root, "HEADER/ORG_CODE") or ""
+    if queue is None or not queue.startswith("pharmacy.") or queue == f"pharmacy.{org.lower()}":
+        return ""
+    return f"Пакет организации {org} пришёл в очередь {queue}, а не в pharmacy.{org.lower()}"
+
+
 def directory(root: etree._Element, known: Known) -> list[Error]:
     org = text(root, "HEADER/ORG_CODE")
     if org not in organisation_codes():

@@ -34,7 +34,7 @@ def test_the_dc_admin_sets_up_a_pharmacy_organisation(page, live_server):
     page.fill("#id_ogrn", good)
     page.click("[data-testid=save]")
     page.wait_for_selector(".messages li")
-    assert "Настройки организации «ГУП ПК «Фармация»» сохранены." in page.inner_text(".messages")
+    assert "Настройки сохранены: ГУП ПК «Фармация»." in page.inner_text(".messages")
     assert page.is_checked("#id_send_F002") and page.input_value("#id_mode_F002") == "full"
     page.uncheck("#id_send_F002")
     page.click("[data-testid=save]")

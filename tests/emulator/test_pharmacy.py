@@ -22,8 +22,8 @@ def package(org: str = "FARM59", mode: str = "full", items: list | None = None, 
     return mid, etree.tostring(formats.build(payload, operation, mid), encoding="utf-8", xml_declaration=True)
 
 
-def send(emulator: Emulator, mid: str, body: bytes) -> dict:
-    (reply,) = emulator.handle("PHARM_V005", props(mid, "PHARM_V005"), body, queue="pharmacy.farm59")
+def send(emulator: Emulator, mid: str, body: bytes, queue: str = "pharmacy.farm59") -> dict:
+    (reply,) = emulator.handle("PHARM_V005", props(mid, "PHARM_V005"), body, queue=queue)
     return answer_of(reply["body"])
 
 
@@ -42,7 +42,7 @@ def test_a_known_organisation_is_taken_and_its_directory_held_whole_then_changed
 
 def test_an_unknown_organisation_a_broken_package_and_a_wrong_count_are_refused():
     emulator = Emulator()
-    unknown = send(emulator, *package(org="NOSUCH"))
+    unknown = send(emulator, *package(org="NOSUCH"), queue="pharmacy.nosuch")
     assert unknown["result"] == "ERROR" and "Неизвестный код аптечной организации: NOSUCH" in str(
         unknown["errors"]
     )
@@ -52,3 +52,10 @@ def test_an_unknown_organisation_a_broken_package_and_a_wrong_count_are_refused(
     mid, body = package()
     miscounted = send(emulator, mid, body.replace(b"<COUNT>1</COUNT>", b"<COUNT>5</COUNT>"))
     assert miscounted["result"] == "ERROR" and "COUNT = 5" in str(miscounted["errors"])
+
+
+def test_a_package_that_came_to_another_organisations_queue_is_refused():
+    emulator = Emulator()
+    mid, body = package(org="APT0002")
+    answer = send(emulator, mid, body)  # arrives on pharmacy.farm59
+    assert answer["result"] == "ERROR" and "пришёл в очередь pharmacy.farm59" in str(answer["errors"])

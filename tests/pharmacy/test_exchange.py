@@ -141,10 +141,106 @@ def test_the_service_is_the_dc_admins_in_the_journal_and_its_start_forms_the_pac
         client = enter(other)
         assert "Передача справочников в ИС Фармация" not in client.get("/journal/").content.decode()
         assert client.get("/journal/", {"service": "pharmacy"}).status_code == 404
-        client.post("/journal/pharmacy/start/")  # 404 for the МО admin, the statistician starts nothing
+    assert enter(mo_admin_a).post("/journal/pharmacy/start/").status_code == 404
+    assert enter(statistician_a).post("/journal/pharmacy/start/").status_code == 302  # not an admin at all
     assert not Package.objects.exists()
     client = enter(dc_admin)
     page = client.get("/journal/", {"service": "pharmacy"}).content.decode()
     assert "Передача справочников в ИС Фармация" in page and 'data-testid="start"' in page
     client.post("/journal/pharmacy/start/")
     assert list(Package.objects.values_list("package_type", "object_id")) == [("PHARM_F002", "FARM59")]
+
+
+def test_switched_on_again_with_nothing_changed_it_still_goes_whole(locmem, directories):
+    organisation(V005=DirectoryChoice(True, "changes"), F002=DirectoryChoice(True, "full"))
+    cycle(locmem)
+    organisation(V005=DirectoryChoice(False), F002=DirectoryChoice(False))
+    organisation(V005=DirectoryChoice(True, "changes"), F002=DirectoryChoice(True, "full"))
+    formed = {p.package_type: p for p in cycle(locmem)}
+    assert {t: p.operation for t, p in formed.items()} == {"PHARM_F002": "Insert", "PHARM_V005": "Insert"}
+    assert items(formed["PHARM_V005"]) == [("Insert", "1"), ("Insert", "2")]
+    assert len(items(formed["PHARM_F002"])) == 3
+    assert cycle(locmem) == []  # and then nothing again
+
+
+def test_a_package_on_its_way_when_switched_off_is_held_and_its_late_answer_does_not_undo_the_switch(
+    locmem, directories
+):
+    organisation(V005=DirectoryChoice(True, "changes"))
+    service_execute("pharmacy", mo=None)  # formed, not sent yet
+    organisation(V005=DirectoryChoice(False))
+    held = Package.objects.get(package_type="PHARM_V005")
+    assert held.do_not_send and "больше не передаётся" in held.do_not_send_reason
+    assert relay_run().sent == 0  # switched off: it stops
+    organisation(V005=DirectoryChoice(True, "changes"))
+    (again,) = cycle(locmem)
+    assert again.operation == "Insert" and items(again) == [("Insert", "1"), ("Insert", "2")]
+
+
+def test_a_sent_package_accepted_after_the_switch_off_does_not_count(locmem, directories):
+    organisation(V005=DirectoryChoice(True, "changes"))
+    service_execute("pharmacy", mo=None)
+    relay_run()  # sent; the answer waits in its queue
+    organisation(V005=DirectoryChoice(False))
+    locmem.drain([messaging.queue_name(messaging.TO_MIS_ANSWER)], inbound_handle)  # accepted late
+    assert Package.objects.get(package_type="PHARM_V005").status == S.ACCEPTED
+    organisation(V005=DirectoryChoice(True, "changes"))
+    (again,) = cycle(locmem)
+    assert again.operation == "Insert" and items(again) == [("Insert", "1"), ("Insert", "2")]
+
+
+def test_each_organisation_is_its_own_ordering_key_and_queue(locmem, directories):
+    organisation("FARM59", F002=DirectoryChoice(True, "full"))
+    organisation("APT0002", F002=DirectoryChoice(True, "full"))
+    formed = cycle(locmem)
+    assert sorted(p.ordering_key for p in formed) == [
+        "pharmacy:region:pharmacy:APT0002",
+        "pharmacy:region:pharmacy:FARM59",
+    ]
+    assert sorted(m.queue for m in locmem.published if m.type == "PHARM_F002") == [
+        "pharmacy.apt0002",
+        "pharmacy.farm59",
+    ]
+
+
+def test_a_failing_organisation_leaves_the_others_formed_and_says_why(locmem, directories, monkeypatch):
+    organisation("APT0002", F002=DirectoryChoice(True, "full"))
+    organisation("FARM59", F002=DirectoryChoice(True, "full"))
+    original = exchange.DIRECTORY_ITEMS["F002"]
+    calls = []
+
+    def failing_first(today):
+        calls.append(today)
+        if len(calls) == 1:
+            raise RuntimeError("сбой чтения")
+        return original(today)
+
+    monkeypatch.setitem(exchange.DIRECTORY_ITEMS, "F002", failing_first)
+    formed = cycle(locmem)
+    assert [p.object_id for p in formed] == ["FARM59"]
+    assert LogEntry.objects.filter(
+        level="error", message__contains="APT0002: пакеты не сформированы"
+    ).exists()
+
+
+def test_a_route_that_fails_is_a_send_error_of_that_package_only(locmem, directories):
+    from servicelog.registry import get_package_type
+
+    organisation("FARM59", F002=DirectoryChoice(True, "full"), V005=DirectoryChoice(True, "full"))
+    service_execute("pharmacy", mo=None)
+    kind = get_package_type("PHARM_V005")
+
+    def broken(package):
+        raise LookupError("нет очереди")
+
+    object.__setattr__(kind, "route", broken)  # a frozen registration: put back below
+    try:
+        relay_run()
+    finally:
+        object.__setattr__(kind, "route", exchange.route)
+    f002, v005 = (Package.objects.get(package_type=t) for t in ("PHARM_F002", "PHARM_V005"))
+    assert f002.status == S.SENT
+    assert (
+        v005.status == S.SEND_ERROR
+        and "очередь получателя не определена: LookupError: нет очереди" in v005.result
+    )

@@ -57,7 +57,7 @@ def test_the_dc_admin_creates_an_organisation_with_its_directories_and_it_is_aud
         in event.details["changes"]
     )
     shown = client.get(response.url).content.decode()
-    assert "Настройки организации «Аптека № 1» сохранены." in shown and 'data-organisation="APT01"' in shown
+    assert "Настройки сохранены: Аптека № 1." in shown and 'data-organisation="APT01"' in shown
 
 
 def test_a_change_is_audited_with_before_and_after_and_an_unchanged_save_is_not(enter, dc_admin, pharmacy):
@@ -73,9 +73,7 @@ def test_a_change_is_audited_with_before_and_after_and_an_unchanged_save_is_not(
     events = AuditEvent.objects.filter(action=AuditAction.PHARMACY_SETTINGS, outcome="изменена").order_by(
         "pk"
     )
-    assert [e.details["changes"] for e in events] == [
-        ["очередь или папка обмена: pharmacy.apt01 → pharmacy.new"]
-    ]
+    assert [e.details["changes"] for e in events] == [["очередь обмена: pharmacy.apt01 → pharmacy.new"]]
     client.post("/pharmacy/", form_data(organisation=str(pharmacy.pk), queue="pharmacy.new"))  # F002 off
     assert AuditEvent.objects.filter(outcome="изменена").order_by("pk").last().details["changes"] == [
         "Страховые медицинские организации (F002): передаётся, полностью → не передаётся"
@@ -154,7 +152,7 @@ def test_the_api_reads_and_replaces_an_organisation_and_audits_it(enter, dc_admi
         .details["changes"]
     )
     assert changes == [
-        "очередь или папка обмена: pharmacy.apt01 → pharmacy.q2",
+        "очередь обмена: pharmacy.apt01 → pharmacy.q2",
         "Пол пациента (V005): не передаётся → передаётся, полностью",
     ]
 
@@ -171,11 +169,19 @@ def test_the_api_refuses_a_bad_ogrn_and_an_unknown_directory_with_400_and_change
         url, body | {"directories": [{"directory": "X999", "enabled": True}]}, content_type="application/json"
     )
     assert unknown.status_code == 400 and "directories" in unknown.json()
+    renamed = client.put(url, body | {"code": "APT99"}, content_type="application/json")
+    assert renamed.status_code == 400 and "не меняется после создания" in str(renamed.json()["code"])
+    no_mode = client.put(
+        url, body | {"directories": [{"directory": "V005", "enabled": True}]}, content_type="application/json"
+    )
+    assert no_mode.status_code == 400  # a mode is said, never assumed
     assert client.get("/api/v1/pharmacy/organisations/999/").status_code == 404
-    assert PharmacyOrganisation.objects.get().ogrn == OGRN
+    assert (
+        PharmacyOrganisation.objects.get().ogrn == OGRN and PharmacyOrganisation.objects.get().code == "APT01"
+    )
 
 
-def test_a_change_in_the_django_admin_is_audited_too(dc_admin, pharmacy):
+def test_a_change_in_the_django_admin_goes_through_the_same_audit_and_deletes_are_refused(dc_admin, pharmacy):
     client = Client()
     dc_admin.user.is_staff = True
     dc_admin.user.save()
@@ -186,18 +192,25 @@ def test_a_change_in_the_django_admin_is_audited_too(dc_admin, pharmacy):
     url = f"/admin/pharmacy/pharmacyorganisation/{pharmacy.pk}/change/"
     page = client.get(url)
     assert page.status_code == 200
+    rows = list(PharmacyDirectory.objects.filter(organisation=pharmacy).order_by("directory"))
     form = {
         "name": "Аптека № 1 (новое имя)",
         "ogrn": OGRN,
-        "code": "APT01",
         "active": "on",
         "queue": "pharmacy.apt01",
-        "directories-TOTAL_FORMS": "0",
-        "directories-INITIAL_FORMS": "0",
+        "directories-TOTAL_FORMS": str(len(rows)),
+        "directories-INITIAL_FORMS": str(len(rows)),
         "directories-MIN_NUM_FORMS": "0",
-        "directories-MAX_NUM_FORMS": "1000",
+        "directories-MAX_NUM_FORMS": "0",
     }
+    for index, row in enumerate(rows):
+        form[f"directories-{index}-id"] = str(row.pk)
+        form[f"directories-{index}-organisation"] = str(pharmacy.pk)
     response = client.post(url, form)
-    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response.status_code == 302, response.content.decode()[:3000]
     event = AuditEvent.objects.filter(action=AuditAction.PHARMACY_SETTINGS).order_by("pk").last()
-    assert event.outcome == "изменена в администрировании" and "Наименование" in event.details["changes"][0]
+    assert event.outcome == "изменена"
+    assert event.details["changes"] == ["наименование: Аптека № 1 → Аптека № 1 (новое имя)"]
+    deleting = client.post(f"/admin/pharmacy/pharmacyorganisation/{pharmacy.pk}/delete/", {"post": "yes"})
+    assert deleting.status_code == 403
+    assert PharmacyOrganisation.objects.filter(pk=pharmacy.pk).exists()  # switched off, never deleted

@@ -359,3 +359,19 @@ def test_long_message_ids_with_a_common_prefix_are_two_messages(mo_a):
         pkg_registry.unregister_inbound_type("TOYIN")
     assert seen == ["первое", "второе"]
     assert sorted(InboundMessage.objects.values_list("message_id", flat=True)) == [f"{prefix}0", f"{prefix}1"]
+
+
+def test_a_sync_without_an_mo_names_its_partition_and_forms_no_deletes(mo_a):
+    """Issue 17: a family whose objects belong to no МО is synced per partition (its ordering key);
+    it may not declare deletes, since what the peer knows is read by type across partitions."""
+    from servicelog.runs import run_open
+
+    run = run_open("tfoms_auto", mo=None)
+    listing = Family("nomo", "tfoms_auto", (FamilyType("DISTRICT", lambda ctx: []),))
+    deleting = Family("nomo", "tfoms_auto", (FamilyType("DISTRICT", lambda ctx: [], present=lambda ctx: []),))
+    with transaction.atomic():
+        with pytest.raises(ValueError, match="partition"):
+            family_sync(run=run, mo=None, family=listing)
+        with pytest.raises(ValueError, match="no deletes"):
+            family_sync(run=run, mo=None, family=deleting, partition="X")
+        assert family_sync(run=run, mo=None, family=listing, partition="X").formed == 0
