@@ -347,6 +347,19 @@ def _told(sent: SentObject | None, last: Package | None) -> bool:
     return sent is not None and not sent.deleted
 
 
+def _form(ctx: SyncContext, ftype: FamilyType, drafts: list[Draft], latest: dict[str, Package]) -> int:
+    """Form the drafts in the sync's ordering key (its МО's, or its partition's): how many formed."""
+    formed = packages_form(
+        run=ctx.run,
+        mo=ctx.owner,
+        package_type=ftype.code,
+        drafts=drafts,
+        latest=latest,
+        partition=ctx.partition,
+    )
+    return len(formed)
+
+
 def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
     listed = list(ftype.objects(ctx))
     objects = [obj for obj in listed if not obj.waits]
@@ -392,16 +405,7 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
                 digest,
             )
         )
-    result.formed += len(
-        packages_form(
-            run=ctx.run,
-            mo=ctx.owner,
-            package_type=ftype.code,
-            drafts=drafts,
-            latest=latest,
-            partition=ctx.partition,
-        )
-    )
+    result.formed += _form(ctx, ftype, drafts, latest)
     title = package_type_title(ftype.code)
     lines = (
         [(label, count) for (_, label), count in sorted(held.items())]
@@ -447,16 +451,7 @@ def _deletes(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
                 external_id=_guid(known[object_id], last),
             )
         )
-    result.formed += len(
-        packages_form(
-            run=ctx.run,
-            mo=ctx.owner,
-            package_type=ftype.code,
-            drafts=drafts,
-            latest=latest,
-            partition=ctx.partition,
-        )
-    )
+    result.formed += _form(ctx, ftype, drafts, latest)
 
 
 def family_sync(
