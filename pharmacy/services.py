@@ -12,8 +12,11 @@ from django.http import HttpRequest
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from servicelog.forming import ordering_key_for, sequence_lock
+from servicelog.models import Service
 from servicelog.sync import sent_objects_forget
 
+from .exchange import FAMILY, SERVICE
 from .formats import package_type
 from .models import Directory, Mode, PharmacyDirectory, PharmacyOrganisation
 
@@ -59,6 +62,14 @@ def organisation_warnings(organisation: PharmacyOrganisation) -> list[str]:
     return []
 
 
+def _hold_forming(code: str) -> None:
+    """Wait for (and hold off) a run forming this organisation's packages: the key's sequence lock,
+    so no package is formed from the old settings after the forget."""
+    service = Service.objects.filter(code=SERVICE).first()
+    if service is not None:
+        sequence_lock(ordering_key_for(service, None, FAMILY, code))
+
+
 @transaction.atomic
 def organisation_save(
     *,
@@ -102,6 +113,7 @@ def organisation_save(
         )
         if old_choices[code].enabled and not choice.enabled:
             # switched off it stops; switched on again it goes whole, not as changes to what it had
+            _hold_forming(target.code)
             sent_objects_forget(
                 package_type=package_type(code),
                 object_ids=[target.code],

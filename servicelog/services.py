@@ -69,7 +69,9 @@ FINAL_STATUSES = (S.ACCEPTED, S.REJECTED_BY_FUND, S.PROCESSED, S.REJECTED, S.FOR
 
 def packages_purge_bodies(*, older_than_days: int | None = None) -> int:
     """Remove the personal data of old finished packages (body, data, the person keys, the person in
-    the answer) after the retention period; type, operation, status, dates and result stay."""
+    the answer) after the retention period; type, operation, status, dates and result stay, and so
+    does a payload's `state` (codes and digests, no personal data): what a family sending by changes
+    compares with (a pharmacy directory)."""
     days = older_than_days if older_than_days is not None else settings.TFOMS_PACKAGE_BODY_RETENTION_DAYS
     cutoff = timezone.now() - timedelta(days=days)
     old = Package.objects.filter(created_at__lt=cutoff, status__in=FINAL_STATUSES).exclude(
@@ -77,10 +79,19 @@ def packages_purge_bodies(*, older_than_days: int | None = None) -> int:
     )
     purged = 0
     for package in old.iterator(chunk_size=1000):
+        payload = package.payload if isinstance(package.payload, dict) else {}
+        kept = {"state": payload["state"]} if "state" in payload else {}
+        if package.body == "" and payload == kept:
+            continue  # purged before: only its state is left
         reply = dict(package.reply or {})
         reply.pop("PERSON", None)
         Package.objects.filter(pk=package.pk).update(
-            body="", payload={}, enp="", snils="", fio="", reply=reply if package.reply is not None else None
+            body="",
+            payload=kept,
+            enp="",
+            snils="",
+            fio="",
+            reply=reply if package.reply is not None else None,
         )
         purged += 1
     return purged

@@ -244,3 +244,20 @@ def test_a_route_that_fails_is_a_send_error_of_that_package_only(locmem, directo
         v005.status == S.SEND_ERROR
         and "очередь получателя не определена: LookupError: нет очереди" in v005.result
     )
+
+
+def test_after_the_bodies_are_purged_an_unchanged_directory_still_sends_nothing(locmem, directories):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from servicelog.services import packages_purge_bodies
+
+    organisation(V005=DirectoryChoice(True, "changes"), staff=DirectoryChoice(True, "changes"))
+    cycle(locmem)
+    Package.objects.update(created_at=timezone.now() - dt.timedelta(days=400))
+    assert packages_purge_bodies(older_than_days=365) >= 1
+    purged = Package.objects.get(package_type="PHARM_V005")
+    assert purged.body == "" and set(purged.payload) == {"state"}  # the items (staff: ФИО, СНИЛС) gone
+    assert packages_purge_bodies(older_than_days=365) == 0  # once
+    assert cycle(locmem) == []  # its state says what the organisation has
