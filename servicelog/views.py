@@ -49,6 +49,7 @@ from .services import (
 )
 
 ADMINS = ADMIN_ROLES  # the statistician reads only
+SEARCH_PER_PAGE = 50
 
 
 # --- one package ---------------------------------------------------------------------------------
@@ -133,9 +134,9 @@ def package_search_view(request: WorkplaceRequest) -> HttpResponse:
     searched = any(v for k, v in request.GET.items() if k != "page")
     page = None
     if searched and not filters.period_error:  # a period typed wrong is said, not searched
-        page = Paginator(package_search(workplace=request.workplace, filters=filters), 50).get_page(
-            request.GET.get("page")
-        )
+        page = Paginator(
+            package_search(workplace=request.workplace, filters=filters), SEARCH_PER_PAGE
+        ).get_page(request.GET.get("page"))
         page.object_list = with_overdue(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
