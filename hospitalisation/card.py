@@ -6,11 +6,13 @@ from typing import Any
 
 from registry.models import Person, Workplace
 
-from .selectors import referrals, stays
+from .selectors import referral_rows, referral_states, stay_rows, stay_states
 
 
 def person_hospitalisation_section(person: Person, workplace: Workplace | None) -> dict[str, Any]:
     return {
-        "referrals": referrals(workplace=workplace, person_id=person.pk),
-        "stays": stays(workplace=workplace, person_id=person.pk),
+        "referrals": referral_states(
+            list(referral_rows(workplace=workplace, person_id=person.pk)), workplace=workplace
+        ),
+        "stays": stay_states(list(stay_rows(workplace=workplace, person_id=person.pk)), workplace=workplace),
     }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
 
 from registry.access import scope
 from registry.models import Workplace
@@ -35,16 +38,20 @@ class StayState:
     movements: list[MovementState] = field(default_factory=list)
 
 
-def referrals(*, workplace: Workplace | None, person_id: int | None = None) -> list[ReferralState]:
-    """The referrals the viewer's МО wrote (all МО for the ЦОД admin), newest first."""
+def referral_rows(*, workplace: Workplace | None, person_id: int | None = None) -> QuerySet[Referral]:
+    """The referrals the viewer's МО wrote (all МО for the ЦОД admin), newest first (a page of them
+    is then given its exchange state)."""
     rows = scope(Referral.objects.all(), workplace)
     if person_id is not None:
         rows = rows.filter(person_id=person_id)
-    loaded = list(
+    return (
         rows.annotate(target_told=told(f.DIVISION, "to_department_id"))  # what a referral not sent waits for
         .select_related("mo", "to_mo", "to_department", "to_bed_profile", "person")
         .order_by("-referral_date", "-pk")
     )
+
+
+def referral_states(loaded: Sequence[Referral], *, workplace: Workplace | None) -> list[ReferralState]:
     latest = newest_packages(
         workplace=workplace,
         package_types=(f.REFERRAL, f.CANCEL_REFERRAL),
@@ -56,17 +63,20 @@ def referrals(*, workplace: Workplace | None, person_id: int | None = None) -> l
     ]
 
 
-def stays(*, workplace: Workplace | None, person_id: int | None = None) -> list[StayState]:
+def stay_rows(*, workplace: Workplace | None, person_id: int | None = None) -> QuerySet[Stay]:
     """The stays of the viewer's МО (all МО for the ЦОД admin) with their movements, newest first."""
     rows = scope(Stay.objects.all(), workplace)
     if person_id is not None:
         rows = rows.filter(person_id=person_id)
-    loaded = list(
+    return (
         rows.annotate(department_told=told(f.DIVISION, "department_id"))
         .select_related("mo", "person", "department", "bed_profile", "referral__mo")
         .prefetch_related("movements__department", "movements__bed_profile")
         .order_by("-admitted_at", "-pk")
     )
+
+
+def stay_states(loaded: Sequence[Stay], *, workplace: Workplace | None) -> list[StayState]:
     ids = [str(s.pk) for s in loaded]
     movement_ids = [str(m.pk) for s in loaded for m in s.movements.all()]
     latest = newest_packages(

@@ -4,6 +4,8 @@ caller's МО's rows with the state of their last package; another МО's person
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from servicelog.inbox import inbound_handle
 from servicelog.relay import relay_run
@@ -34,21 +36,21 @@ def exchanged(region):
 def test_the_polyclinic_sees_its_referral_with_its_last_package(enter, mo_admin_b, exchanged):
     referral, _stay = exchanged
     client = enter(mo_admin_b)
-    (data,) = client.get("/api/v1/hospitalisation/referrals/").json()
+    (data,) = client.get("/api/v1/hospitalisation/referrals/").json()["results"]
     assert data["id"] == referral.pk and data["number"] == "5900022026000001"
     assert data["last_package"]["status_display"] == "Принят ТФОМС"
     assert data["fund_result"] == "принято: Принято" and data["cancel_package"] is None
-    assert client.get("/api/v1/hospitalisation/stays/").json() == []  # the stay is the hospital's
+    assert client.get("/api/v1/hospitalisation/stays/").json()["results"] == []  # the stay is the hospital's
 
 
 def test_the_hospital_sees_its_stay_and_movements(enter, mo_admin_a, exchanged):
     _referral, stay = exchanged
     client = enter(mo_admin_a)
-    (data,) = client.get("/api/v1/hospitalisation/stays/", {"person": stay.person_id}).json()
+    (data,) = client.get("/api/v1/hospitalisation/stays/", {"person": stay.person_id}).json()["results"]
     assert data["card_number"] == "2026-00001" and data["referral"] == "5900022026000001"
     assert data["last_package"]["package_type"] == "HOSPITALISATION"
     assert [m["last_package"]["status_display"] for m in data["movements"]] == ["Принят ТФОМС"] * 2
-    assert client.get("/api/v1/hospitalisation/referrals/").json() == []
+    assert client.get("/api/v1/hospitalisation/referrals/").json()["results"] == []
     assert client.get("/api/v1/hospitalisation/stays/", {"person": "x"}).status_code == 400
 
 
@@ -56,8 +58,8 @@ def test_another_mo_gets_404_for_the_person(enter, region, exchanged):
     stranger = PersonFactory()
     other = WorkplaceFactory(user__username="other", mo=MoFactory(code="590009"))
     client = enter(other)
-    assert client.get("/api/v1/hospitalisation/referrals/").json() == []
-    assert client.get("/api/v1/hospitalisation/stays/").json() == []
+    assert client.get("/api/v1/hospitalisation/referrals/").json()["results"] == []
+    assert client.get("/api/v1/hospitalisation/stays/").json()["results"] == []
     for url in ("/api/v1/hospitalisation/referrals/", "/api/v1/hospitalisation/stays/"):
         assert client.get(url, {"person": region.person.pk}).status_code == 404
         assert client.get(url, {"person": stranger.pk}).status_code == 404
@@ -66,8 +68,23 @@ def test_another_mo_gets_404_for_the_person(enter, region, exchanged):
 
 def test_the_dc_admin_sees_every_mo(enter, dc_admin, exchanged):
     client = enter(dc_admin)
-    assert len(client.get("/api/v1/hospitalisation/referrals/").json()) == 1
-    assert len(client.get("/api/v1/hospitalisation/stays/").json()) == 1
+    assert client.get("/api/v1/hospitalisation/referrals/").json()["count"] == 1
+    stays = client.get("/api/v1/hospitalisation/stays/").json()
+    assert (stays["count"], len(stays["results"])) == (1, 1)
+
+
+def test_the_lists_come_a_page_at_a_time_with_a_fixed_number_of_queries(enter, dc_admin, region, exchanged):
+    for n in range(30):
+        make_movements(make_stay(region, card_number=f"2026-1{n:04d}"), region)
+    client = enter(dc_admin)
+    page = client.get("/api/v1/hospitalisation/stays/", {"limit": 10, "offset": 10}).json()
+    assert page["count"] == 31 and len(page["results"]) == 10
+    assert "offset=20" in page["next"] and page["previous"] is not None
+    with CaptureQueriesContext(connection) as one:
+        client.get("/api/v1/hospitalisation/stays/", {"limit": 1})
+    with CaptureQueriesContext(connection) as thirty:
+        client.get("/api/v1/hospitalisation/stays/", {"limit": 30})
+    assert len(thirty) == len(one)  # not a query per stay or movement
 
 
 def test_the_card_shows_the_exchange_state(enter, mo_admin_a, region, exchanged):
