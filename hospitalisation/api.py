@@ -17,12 +17,25 @@ from .selectors import referral_rows, referral_states, stay_rows, stay_states
 from .serializers import ReferralSerializer, StaySerializer
 
 PERSON = OpenApiParameter("person", int, description="ид человека")
-LIMIT = OpenApiParameter("limit", int, description="строк на странице (по умолчанию 50)")
+MAX_LIMIT, MAX_OFFSET = 200, 10**9
+LIMIT = OpenApiParameter(
+    "limit", int, description=f"строк на странице (по умолчанию 50, не более {MAX_LIMIT})"
+)
 OFFSET = OpenApiParameter("offset", int, description="с какой строки")
 ERRORS = {
     400: OpenApiResponse(description="неверный параметр"),
     404: OpenApiResponse(description="нет такого человека в МО"),
 }
+
+
+class Page(LimitOffsetPagination):
+    """At most 200 rows an answer, from an offset a database can take (a huge one is an empty page,
+    not a 500)."""
+
+    max_limit = MAX_LIMIT
+
+    def get_offset(self, request: Request) -> int:
+        return min(super().get_offset(request), MAX_OFFSET)
 
 
 def _paginated(name: str, item: serializers.Serializer) -> serializers.Serializer:
@@ -49,7 +62,7 @@ def referrals_view(request: Request) -> Response:
     постранично (`limit`, `offset`)."""
     workplace = api_workplace(request)
     person_id = api_person_param(request)
-    paginator = LimitOffsetPagination()
+    paginator = Page()
     page = paginator.paginate_queryset(referral_rows(workplace=workplace, person_id=person_id), request) or []
     api_person_found(person_id, bool(paginator.count), workplace)
     data = ReferralSerializer(referral_states(page, workplace=workplace), many=True).data
@@ -67,7 +80,7 @@ def stays_view(request: Request) -> Response:
     постранично (`limit`, `offset`)."""
     workplace = api_workplace(request)
     person_id = api_person_param(request)
-    paginator = LimitOffsetPagination()
+    paginator = Page()
     page = paginator.paginate_queryset(stay_rows(workplace=workplace, person_id=person_id), request) or []
     api_person_found(person_id, bool(paginator.count), workplace)
     return paginator.get_paginated_response(

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from registry.models import Mo
 from servicelog.models import LogEntry, Package, ServiceRun
+from servicelog.peers import accepted_payload
 from servicelog.runs import run_beat
 from servicelog.statuses import log_write
 from servicelog.sync import (
@@ -18,7 +19,6 @@ from servicelog.sync import (
     Lister,
     SyncContext,
     SyncObject,
-    accepted_payload,
     family_sync,
 )
 

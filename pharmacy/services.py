@@ -14,7 +14,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from servicelog.forming import ordering_key_for, sequence_lock
 from servicelog.models import Service
-from servicelog.sync import sent_objects_forget
+from servicelog.peers import sent_objects_forget
 
 from .exchange import FAMILY, SERVICE
 from .formats import package_type

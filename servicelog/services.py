@@ -10,10 +10,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .forming import PersonKeys, content_hash, ordering_key_for, package_form, packages_form, relay_kick
-from .models import LogEntry, Package, PackageStatus
+from .models import LogEntry, Package, PackageStatus, SentObject
 from .runs import (
     RunRefused,
     run,
@@ -69,18 +70,20 @@ FINAL_STATUSES = (S.ACCEPTED, S.REJECTED_BY_FUND, S.PROCESSED, S.REJECTED, S.FOR
 
 def packages_purge_bodies(*, older_than_days: int | None = None) -> int:
     """Remove the personal data of old finished packages (body, data, the person keys, the person in
-    the answer) after the retention period; type, operation, status, dates and result stay, and so
-    does a payload's `state` (codes and digests, no personal data): what a family sending by changes
-    compares with (a pharmacy directory)."""
+    the answer) after the retention period; type, operation, status, dates and result stay. The
+    package a peer last accepted keeps its payload's `state` (item codes and digests of the items,
+    not their text): what a family sending by changes compares with (a pharmacy directory)."""
     days = older_than_days if older_than_days is not None else settings.TFOMS_PACKAGE_BODY_RETENTION_DAYS
     cutoff = timezone.now() - timedelta(days=days)
-    old = Package.objects.filter(created_at__lt=cutoff, status__in=FINAL_STATUSES).exclude(
-        body="", payload={}
+    old = (
+        Package.objects.filter(created_at__lt=cutoff, status__in=FINAL_STATUSES)
+        .exclude(body="", payload={})
+        .annotate(last_accepted=Exists(SentObject.objects.filter(last_package=OuterRef("pk"))))
     )
     purged = 0
     for package in old.iterator(chunk_size=1000):
         payload = package.payload if isinstance(package.payload, dict) else {}
-        kept = {"state": payload["state"]} if "state" in payload else {}
+        kept = {"state": payload["state"]} if "state" in payload and package.last_accepted else {}
         if package.body == "" and payload == kept:
             continue  # purged before: only its state is left
         reply = dict(package.reply or {})

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, Max, Model, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -35,7 +35,6 @@ from .forming import (
     sequence_lock,
 )
 from .models import (
-    Direction,
     LogEntry,
     Operation,
     Package,
@@ -211,61 +210,6 @@ def _known(package_type: str, mo: Mo | None) -> dict[str, SentObject]:
     }
 
 
-def accepted_payload(package_type: str, object_id: str) -> dict[str, Any] | None:
-    """The payload of the object's package the peer last accepted (None: it has nothing, or was made
-    to forget it): what a family that sends by changes compares with."""
-    sent = (
-        SentObject.objects.filter(package_type=package_type, object_id=object_id, deleted=False)
-        .select_related("last_package")
-        .first()
-    )
-    if sent is None or sent.last_package is None or _forgotten(sent, sent.last_package):
-        return None
-    payload: dict[str, Any] = sent.last_package.payload
-    return payload
-
-
-def sent_objects_forget(*, package_type: str, object_ids: Iterable[str], reason: str) -> None:
-    """Take these objects as unknown to the peer from now on, whatever it accepted or will accept of
-    their packages so far: the next sync is an Insert of the whole (a pharmacy directory switched off,
-    then on again). Their packages not sent yet are barred from sending, with `reason` in their log."""
-    ids = list(object_ids)
-    now = timezone.now()
-    for object_id in ids:
-        upto = Package.objects.filter(package_type=package_type, object_id=object_id).aggregate(
-            upto=Max("id")
-        )["upto"]
-        if upto is None:
-            continue  # nothing of it was ever formed: nothing to forget
-        SentObject.objects.update_or_create(
-            package_type=package_type,
-            object_id=object_id,
-            defaults={"forgotten_upto": upto},
-            create_defaults={
-                "forgotten_upto": upto,
-                "deleted": True,
-                "accepted_hash": "",
-                "accepted_at": now,
-            },
-        )
-    pending = Package.objects.filter(
-        package_type=package_type,
-        object_id__in=ids,
-        direction=Direction.OUT,
-        status__in=(S.FORMED, S.SEND_ERROR),
-        do_not_send=False,
-    ).select_related("run")
-    for package in pending:
-        package.do_not_send, package.do_not_send_at, package.do_not_send_reason = True, now, reason[:500]
-        package.save(update_fields=["do_not_send", "do_not_send_at", "do_not_send_reason"])
-        log_write(
-            package=package,
-            run=package.run,
-            level=LogEntry.Level.WARNING,
-            message=f"Установлен запрет отправки: {reason}",
-        )
-
-
 def object_guids(package_type: str, object_ids: Iterable[str]) -> dict[str, str]:
     """The GUIDs objects of a type have (accepted, else carried by their newest package): what a
     child's payload names its parent by (DIVISION → BRANCH_ID, MOTION → HOSPITALISATION_ID)."""
@@ -326,7 +270,7 @@ def _parents(parents: Iterable[Parent]) -> _Parents:
     return state
 
 
-def _forgotten(sent: SentObject | None, last: Package | None) -> bool:
+def forgotten(sent: SentObject | None, last: Package | None) -> bool:
     """The peer was made to forget the object (`sent_objects_forget`) since its newest package was
     formed: that package no longer counts, accepted or not."""
     return (
@@ -340,7 +284,7 @@ def _told(sent: SentObject | None, last: Package | None) -> bool:
     """Whether the fund has (or is being given) the object: its newest package decides while that one
     is on its way or accepted — an Insert in flight makes the next change an Update, a Delete in
     flight makes a re-created object an Insert; otherwise what the fund accepted (SentObject)."""
-    if _forgotten(sent, last):
+    if forgotten(sent, last):
         return False
     if last is not None and last.status in (*GOING, S.ACCEPTED):
         return last.operation != Operation.DELETE
@@ -387,7 +331,7 @@ def _upserts(ctx: SyncContext, ftype: FamilyType, result: SyncResult) -> None:
             last is not None
             and last.status in (*IN_FLIGHT, S.ACCEPTED)
             and last.content_hash == digest
-            and not _forgotten(sent, last)
+            and not forgotten(sent, last)
         ):
             continue  # the same content on its way, refused for it, or just accepted
         told = _told(sent, last)

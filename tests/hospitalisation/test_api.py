@@ -85,6 +85,9 @@ def test_the_lists_come_a_page_at_a_time_with_a_fixed_number_of_queries(enter, d
     with CaptureQueriesContext(connection) as thirty:
         client.get("/api/v1/hospitalisation/stays/", {"limit": 30})
     assert len(thirty) == len(one)  # not a query per stay or movement
+    assert len(client.get("/api/v1/hospitalisation/stays/", {"limit": 10**7}).json()["results"]) == 31
+    far = client.get("/api/v1/hospitalisation/referrals/", {"offset": 10**20})
+    assert far.status_code == 200 and far.json()["results"] == []  # an empty page, not a 500
 
 
 def test_the_card_shows_the_exchange_state(enter, mo_admin_a, region, exchanged):

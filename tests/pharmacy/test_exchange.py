@@ -261,3 +261,10 @@ def test_after_the_bodies_are_purged_an_unchanged_directory_still_sends_nothing(
     assert purged.body == "" and set(purged.payload) == {"state"}  # the items (staff: ФИО, СНИЛС) gone
     assert packages_purge_bodies(older_than_days=365) == 0  # once
     assert cycle(locmem) == []  # its state says what the organisation has
+    NsiEntry.objects.create(directory="V005", code="3", name="Не определён")
+    (newer,) = cycle(locmem)  # accepted: now it is what the organisation has, the older one is not
+    Package.objects.filter(pk=newer.pk).update(created_at=timezone.now() - dt.timedelta(days=400))
+    packages_purge_bodies(older_than_days=365)
+    purged.refresh_from_db()
+    assert purged.payload == {}  # only the last accepted package keeps its state
+    assert set(Package.objects.get(pk=newer.pk).payload) == {"state"}

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from servicelog import journal_views, views
-from servicelog.models import Package, PackageStatus
+from servicelog.models import Package, PackageStatus, ServiceRun
 from servicelog.runs import run_finish, run_open
 from servicelog.statuses import log_write
 
@@ -27,24 +27,29 @@ def page_size(monkeypatch, rows: int) -> None:
 
 
 @pytest.fixture
-def many(mo_a, monkeypatch):
+def many(mo_a, mo_admin_a, monkeypatch):
     """55 finished runs of the МО, each with a package and its log line — the newest with 55 of them:
-    page 1 and page 50 then differ in their rows, not in what the rows are."""
+    page 1 and page 50 then differ in their rows, not in what the rows are. Each run was started by a
+    person and some packages carry a person's «Не отправлять» and other statuses, so a relation left
+    unloaded on any row costs a query per row."""
     page_size(monkeypatch, 1)
+    user = mo_admin_a.user
     runs = []
     for _ in range(ROWS):
         run = run_open("tfoms_auto", mo=mo_a)
         run_finish(run)
+        ServiceRun.objects.filter(pk=run.pk).update(started_by=user)
         runs.append(run)
+    statuses = (S.SENT, S.SEND_ERROR, S.REJECTED_BY_FUND, S.ACCEPTED)
     for n, run in enumerate(runs[:-1]):
-        _package(run, mo_a, n)
+        _package(run, mo_a, n, statuses[n % len(statuses)], user if n % 2 else None)
     run = runs[-1]
     for n in range(ROWS):
-        _package(run, mo_a, n)
+        _package(run, mo_a, n, S.ACCEPTED, user if n % 2 else None)
     return run
 
 
-def _package(run, mo, n: int) -> None:
+def _package(run, mo, n: int, status: str, barred_by=None) -> None:
     package = Package.objects.create(
         uuid=uuid.uuid4(),
         service=run.service,
@@ -52,8 +57,10 @@ def _package(run, mo, n: int) -> None:
         mo=mo,
         package_type="DISTRICT",
         operation="Insert",
-        status=S.ACCEPTED,
+        status=status,
         content_hash="h",
+        do_not_send=barred_by is not None,
+        do_not_send_by=barred_by,
         enp="5956410834000014",
         snils="11223344595",
         fio="ИВАНОВ ИВАН",
