@@ -43,6 +43,26 @@
     }
   });
 
+  // A pane request the server refused (a stale CSRF token, a lost session, an error) is said at the
+  // top of the page: htmx swaps nothing on an error answer, and the click must not seem ignored.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    var main = document.querySelector("main");
+    if (!xhr || !main) return;
+    var said = new DOMParser().parseFromString(xhr.responseText || "", "text/html")
+      .querySelector("[data-testid=csrf-failure], [data-testid=error-page] p");
+    var text = said ? said.textContent.trim().replace(/\s+/g, " ")
+      : "Действие не выполнено: сервер ответил ошибкой " + xhr.status + ". Обновите страницу и повторите.";
+    var list = main.querySelector("ul.messages") || main.insertBefore(document.createElement("ul"), main.firstChild);
+    list.className = "messages";
+    var item = document.createElement("li");
+    item.className = "error";
+    item.setAttribute("role", "alert");
+    item.setAttribute("data-testid", "pane-error");
+    item.textContent = text;
+    list.appendChild(item);
+  });
+
   // <body data-print-on-load>: the print view opens the browser's print dialog.
   window.addEventListener("load", function () {
     if (document.body && document.body.hasAttribute("data-print-on-load")) window.print();

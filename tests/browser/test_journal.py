@@ -240,3 +240,17 @@ def test_the_back_button_of_a_not_found_page_returns_to_the_page_before(page, li
     page.goto(f"{live_server.url}/persons/999999/")
     page.click("[data-testid=error-page] a:text('Назад')")
     page.wait_for_url(f"{live_server.url}/journal/")
+
+
+def test_a_pane_request_refused_for_a_stale_csrf_token_is_said_on_the_page(page, live_server):
+    """Nothing silent: «Запуск» with a stale CSRF token (a page open across a new login) gets 403,
+    on which htmx swaps nothing; portal.js says why at the top of the page."""
+    mo = MoFactory(code="590001", name_short="ГКБ № 1")
+    WorkplaceFactory(user=UserFactory(username="admin4"), mo=mo, role=Role.MO_ADMIN)
+    log_in(page, live_server, "admin4")
+    page.goto(f"{live_server.url}/journal/?service=tfoms_auto")
+    page.evaluate("document.cookie = 'csrftoken=stale; path=/'")
+    page.click("[data-testid=start]")
+    page.wait_for_selector("[data-testid=pane-error]")
+    assert "Ничего не изменено" in page.inner_text("[data-testid=pane-error]")
+    page.shot("stale-token")
