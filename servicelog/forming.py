@@ -25,7 +25,7 @@ from tfoms_portal.formats.xml import Schema, load_schema, validate
 from tfoms_portal.search import fold
 
 from .envelope import envelope_build
-from .models import LogEntry, Package, PackageSequence, PackageStatus, Service, ServiceRun
+from .models import LogEntry, Operation, Package, PackageSequence, PackageStatus, Service, ServiceRun
 from .registry import PackageType, get_package_type, package_type_title
 from .statuses import LOG_LEVELS, STATUS_MESSAGES
 
@@ -194,8 +194,8 @@ def packages_form(
     bulk_insert(Package, packages)
     LogEntry.objects.bulk_create(skipped)
     _log_formed(packages, now)
-    if any(p.status == S.FORMED for p in packages):
-        _kick_on_commit()
+    if any(p.status == S.FORMED and p.operation != Operation.QUERY for p in packages):
+        _kick_on_commit()  # an online request (Query) is published by its call, not by the relay
     return packages
 
 

@@ -8,7 +8,6 @@ Only a database failure propagates, so the message stays unacked and comes back 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import uuid
 from typing import Any
@@ -32,13 +31,13 @@ from .models import (
     Operation,
     Package,
     PackageStatus,
-    RunResult,
     RunTrigger,
     SentObject,
-    Service,
     ServiceRun,
 )
 from .registry import get_inbound_type, get_package_type, iszl_reply_queues
+from .rpc import rpc_reply_apply
+from .runs import standing_run
 from .statuses import log_write, package_set_status
 
 S = PackageStatus
@@ -59,33 +58,9 @@ class InboundRejected(Exception):
         self.mo = mo  # the МО of the person the refused package is about, when known
 
 
-HEARTBEAT_EVERY = dt.timedelta(seconds=30)
-
-
 def receiving_run(service_code: str) -> ServiceRun:
-    """The service's standing run "Приём пакетов" of today, where inbound packages belong. Its
-    heartbeat moves at most every HEARTBEAT_EVERY (a write per message would cost more than the rest)."""
-    key = f"in:{timezone.localdate().isoformat()}"
-    now = timezone.now()
-    run = (
-        ServiceRun.objects.select_related("service").filter(service__code=service_code, scope_key=key).first()
-    )
-    if run is not None:
-        if run.result == RunResult.RUNNING and (
-            run.heartbeat_at is None or now - run.heartbeat_at > HEARTBEAT_EVERY
-        ):
-            ServiceRun.objects.filter(pk=run.pk, result=RunResult.RUNNING).update(heartbeat_at=now)
-        return run
-    service = Service.objects.get(code=service_code)
-    try:
-        with transaction.atomic():
-            run = ServiceRun.objects.create(
-                service=service, scope_key=key, trigger=RunTrigger.CONSUMER, started_at=now, heartbeat_at=now
-            )
-            log_write(run=run, message="Приём пакетов от ТФОМС")
-    except IntegrityError:  # another consumer opened it a moment ago
-        run = ServiceRun.objects.get(service=service, scope_key=key)
-    return run
+    """The service's standing run "Приём пакетов" of today, where inbound packages belong."""
+    return standing_run(service_code, RunTrigger.CONSUMER)
 
 
 def storable(text: str) -> str:
@@ -96,13 +71,16 @@ def storable(text: str) -> str:
 
 
 def storable_message(message: messaging.InMessage) -> messaging.InMessage:
-    if "\x00" not in message.queue + message.message_id + message.type:
+    extra = (message.correlation_id or "") + (message.reply_to or "")
+    if "\x00" not in message.queue + message.message_id + message.type + extra:
         return message
     return dataclasses.replace(
         message,
         queue=storable(message.queue)[:128],
         message_id=storable(message.message_id)[:255],  # the column's width, after escaping
         type=storable(message.type)[:64],
+        correlation_id=storable(message.correlation_id) if message.correlation_id else None,
+        reply_to=storable(message.reply_to) if message.reply_to else None,
     )
 
 
@@ -119,6 +97,9 @@ def inbound_handle(message: messaging.InMessage) -> None:
                 message=f"Повторное сообщение {message.message_id} из очереди {message.queue} пропущено: "
                 f"оно уже обработано.",
             )
+            return
+        if message.queue == messaging.queue_name(messaging.RPC_REPLY):
+            rpc_reply_apply(message, inbox)  # matched by correlation_id, whatever its body
             return
         iszl_service = _iszl_service(message.queue)
         try:
@@ -461,6 +442,7 @@ def consume_forever(*, should_stop: Any) -> None:
     """The consumer loop of `runconsumer` (and the demo's thread): the fund's and the ISZL side's
     answers, then the fund's packages."""
     queues = [
+        messaging.queue_name(messaging.RPC_REPLY),  # a page waits for these
         messaging.queue_name(messaging.TO_MIS_ANSWER),
         *(messaging.queue_name(queue) for queue in iszl_reply_queues()),
         messaging.queue_name(messaging.TO_MIS),

@@ -47,7 +47,16 @@ class _Item:
 
 
 def inbound_batch(messages: list[messaging.InMessage]) -> None:
-    """Apply the consumer's batch once; the consumer acks it after this returns."""
+    """Apply the consumer's batch once; the consumer acks it after this returns. Replies to our
+    online requests each commit alone, first: a page waits for them, and a call's row is never held
+    by the rest of a batch."""
+    rpc_queue = messaging.queue_name(messaging.RPC_REPLY)
+    for message in messages:
+        if message.queue == rpc_queue:
+            inbound_handle(message)
+    messages = [message for message in messages if message.queue != rpc_queue]
+    if not messages:
+        return
     if len(messages) == 1:
         inbound_handle(messages[0])
         return

@@ -2,9 +2,9 @@
 
 Read from the database on each scrape (a custom collector, so every web process answers the same and
 nothing is kept in process memory): packages by service and status, the relay's lag (the age of the
-oldest package due to be sent), answers overdue, runs of the last day by result, the messages waiting
-in the fund's queues for our consumer. Open to the ЦОД admin's session, or to a scraper sending
-`Authorization: Bearer <TFOMS_METRICS_TOKEN>`.
+oldest package due to be sent), answers overdue, runs and online requests of the last day by result,
+the messages waiting in the fund's queues for our consumer. Open to the ЦОД admin's session, or to a
+scraper sending `Authorization: Bearer <TFOMS_METRICS_TOKEN>`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from tfoms_portal import messaging
 
-from .models import Package, PackageStatus, ServiceRun
+from .models import Operation, Package, PackageStatus, RpcCall, ServiceRun
 from .relay import relay_due
 
 S = PackageStatus
@@ -59,7 +59,11 @@ class PortalCollector(Collector):
         )
 
         overdue_since = timezone.now() - timedelta(hours=settings.TFOMS_REPLY_OVERDUE_HOURS)
-        overdue = Package.objects.filter(status=S.SENT, status_changed_at__lt=overdue_since).count()
+        overdue = (
+            Package.objects.filter(status=S.SENT, status_changed_at__lt=overdue_since)
+            .exclude(operation=Operation.QUERY)  # an online request's silence is its call's «Нет ответа»
+            .count()
+        )
         yield GaugeMetricFamily(
             "tfoms_answers_overdue", "Packages sent longer ago than TFOMS_REPLY_OVERDUE_HOURS", value=overdue
         )
@@ -79,6 +83,23 @@ class PortalCollector(Collector):
         for run_row in run_rows:
             runs.add_metric([run_row["service__code"], run_row["result"]], run_row["n"])
         yield runs
+
+        calls = GaugeMetricFamily(
+            "tfoms_rpc_calls_last_day",
+            "Online requests to the fund (free beds, online identification) of the last 24 h by outcome",
+            labels=["kind", "state", "late"],
+        )
+        call_rows = (
+            RpcCall.objects.filter(created_at__gte=since)
+            .values("kind", "state", "late")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for call_row in call_rows:
+            calls.add_metric(
+                [call_row["kind"], call_row["state"], str(call_row["late"]).lower()], call_row["n"]
+            )
+        yield calls
 
         waiting = GaugeMetricFamily(
             "tfoms_broker_queue_messages",

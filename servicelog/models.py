@@ -45,6 +45,11 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", "Вручную"
     SHELL = "shell", "Из командной строки"
     CONSUMER = "consumer", "Приём пакетов"
+    ONLINE = "online", "Онлайн-запросы"  # the day's standing run of a service's RPC calls
+    EVENT = "event", "По событию"  # a record saved in the portal (a referral) is sent at once
+
+
+STANDING_TRIGGERS = (RunTrigger.CONSUMER, RunTrigger.ONLINE)  # runs that live for a day
 
 
 class ServiceRun(models.Model):
@@ -376,3 +381,75 @@ class SentObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.package_type} {self.object_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Synchronous requests to the fund (RPC: free beds, online identification; DESIGN §3)
+# ---------------------------------------------------------------------------------------------
+
+
+class RpcState(models.TextChoices):
+    SENDING = "sending", "Отправляется"
+    WAITING = "waiting", "Ожидает ответа"
+    ANSWERED = "answered", "Получен ответ"
+    FAILED = "failed", "Ошибка"
+    EXPIRED = "expired", "Нет ответа"
+
+
+RPC_IN_FLIGHT = (RpcState.SENDING, RpcState.WAITING)
+
+
+class RpcCall(models.Model):
+    """One request to the fund a page waits for: the web process records it and publishes it, the
+    consumer writes the reply here, any web process shows it (the page polls this row)."""
+
+    kind = models.CharField("вид запроса", max_length=32)
+    correlation_id = models.UUIDField("correlation_id", unique=True, editable=False)
+    mo = models.ForeignKey("registry.Mo", verbose_name="МО", on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="пользователь",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # What the call is about (a person's id; for free beds the asker and the question): one call of a
+    # kind about it is in flight at a time, so a double click asks once.
+    subject = models.CharField("о чём запрос", max_length=64)
+    request = models.JSONField("параметры запроса", default=dict)
+    package = models.OneToOneField(
+        Package,
+        verbose_name="пакет запроса",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rpc_call",
+    )
+    state = models.CharField("состояние", max_length=16, choices=RpcState.choices, default=RpcState.SENDING)
+    created_at = models.DateTimeField("создан", auto_now_add=True, db_index=True)
+    deadline = models.DateTimeField("ждать ответа до")
+    answered_at = models.DateTimeField("ответ получен", null=True, blank=True)
+    late = models.BooleanField("ответ пришёл после срока", default=False)
+    reply = models.JSONField("ответ", null=True, blank=True)
+    message = models.TextField("итог", blank=True)
+
+    class Meta:
+        verbose_name = "запрос к ТФОМС (RPC)"
+        verbose_name_plural = "запросы к ТФОМС (RPC)"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "mo", "subject"],
+                condition=models.Q(state__in=["sending", "waiting"]),
+                name="rpccall_one_in_flight",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "deadline"], name="rpccall_state_deadline")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.correlation_id}"
+
+    @property
+    def in_flight(self) -> bool:
+        return self.state in RPC_IN_FLIGHT

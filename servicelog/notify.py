@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from registry.models import Role
 
-from .models import Package, PackageStatus, RunResult, RunTrigger, ServiceRun
+from .models import Operation, Package, PackageStatus, RunResult, RunTrigger, ServiceRun
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def notify_overdue() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.TFOMS_REPLY_OVERDUE_HOURS)
     overdue = Package.objects.filter(
         status=PackageStatus.SENT, status_changed_at__lt=cutoff, overdue_notified_at__isnull=True
-    )
+    ).exclude(operation=Operation.QUERY)  # an online request's silence is its call's «Нет ответа»
     counts = Counter(overdue.values_list("service__name", "mo__code"))
     if not counts:
         return 0

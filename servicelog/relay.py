@@ -16,7 +16,7 @@ from django.utils import timezone
 from tfoms_portal import messaging
 from tfoms_portal.db import advisory_key
 
-from .models import Attempt, Direction, LogEntry, Package, PackageStatus
+from .models import Attempt, Direction, LogEntry, Operation, Package, PackageStatus
 from .registry import get_package_type
 from .statuses import STATUS_MESSAGES, log_write, package_set_status, packages_set_status
 
@@ -38,9 +38,12 @@ class RelayStats:
 
 
 def relay_due(now: object) -> Q:
-    """Packages the relay may publish now: Сформирован, or Ошибка отправки whose retry is due."""
-    return Q(direction=Direction.OUT, do_not_send=False) & (
-        Q(status=S.FORMED) | Q(status=S.SEND_ERROR, next_attempt_at__lte=now)
+    """Packages the relay may publish now: Сформирован, or Ошибка отправки whose retry is due. An
+    online request (Query) is not the relay's: its call publishes it once, with a deadline (rpc.py)."""
+    return (
+        Q(direction=Direction.OUT, do_not_send=False)
+        & ~Q(operation=Operation.QUERY)
+        & (Q(status=S.FORMED) | Q(status=S.SEND_ERROR, next_attempt_at__lte=now))
     )
 
 

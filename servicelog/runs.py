@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from registry.models import Mo
 
-from .models import LogEntry, Package, RunResult, RunTrigger, Service, ServiceRun
+from .models import STANDING_TRIGGERS, LogEntry, Package, RunResult, RunTrigger, Service, ServiceRun
 from .registry import service_jobs
 from .statuses import log_write
 
@@ -184,18 +184,24 @@ def service_execute(
 
 
 def run_start(
-    code: str, *, mo: Mo | None, user: User | None, opened_hook: Callable[[ServiceRun], object] | None = None
+    code: str,
+    *,
+    mo: Mo | None,
+    user: User | None,
+    opened_hook: Callable[[ServiceRun], object] | None = None,
+    trigger: str = RunTrigger.MANUAL,
 ) -> ServiceRun:
     """A start by a person ("Запуск"): the run is opened now, so a refusal is said at once, and
     carried out in the background (tfoms_portal/background.py); the page answers without waiting.
     A task queue that refuses it closes the run with that error instead of leaving it running.
+    `trigger` EVENT: a record saved in the portal goes at once, not bound by the manual interval.
     `opened_hook` (the audit entry) writes before the run's work begins: on SQLite, with its one
     writer, it would otherwise wait for the run's first transaction."""
     from tfoms_portal.background import enqueue
 
     from .tasks import execute_run
 
-    opened = run_open(code, mo=mo, trigger=RunTrigger.MANUAL, user=user)
+    opened = run_open(code, mo=mo, trigger=trigger, user=user)
     if opened_hook is not None:
         opened_hook(opened)
     try:
@@ -207,6 +213,43 @@ def run_start(
     return opened
 
 
+# A standing run's scope key prefix and its first log line, by trigger.
+STANDING: dict[str, tuple[str, str]] = {
+    RunTrigger.CONSUMER: ("in", "Приём пакетов от ТФОМС"),
+    RunTrigger.ONLINE: ("rpc", "Онлайн-запросы к ТФОМС"),
+}
+STANDING_PREFIXES = tuple(prefix for prefix, _ in STANDING.values())
+HEARTBEAT_EVERY = timedelta(seconds=30)
+
+
+def standing_run(service_code: str, trigger: str = RunTrigger.CONSUMER) -> ServiceRun:
+    """The service's run of today where what is not a run's work belongs: the fund's packages
+    ("Приём пакетов") or our online requests ("Онлайн-запросы"). Its heartbeat moves at most every
+    HEARTBEAT_EVERY (a write per message would cost more than the rest)."""
+    prefix, title = STANDING[trigger]
+    key = f"{prefix}:{timezone.localdate().isoformat()}"
+    now = timezone.now()
+    run = (
+        ServiceRun.objects.select_related("service").filter(service__code=service_code, scope_key=key).first()
+    )
+    if run is not None:
+        if run.result == RunResult.RUNNING and (
+            run.heartbeat_at is None or now - run.heartbeat_at > HEARTBEAT_EVERY
+        ):
+            ServiceRun.objects.filter(pk=run.pk, result=RunResult.RUNNING).update(heartbeat_at=now)
+        return run
+    service = Service.objects.get(code=service_code)
+    try:
+        with transaction.atomic():
+            run = ServiceRun.objects.create(
+                service=service, scope_key=key, trigger=trigger, started_at=now, heartbeat_at=now
+            )
+            log_write(run=run, message=title)
+    except IntegrityError:  # another process opened it a moment ago
+        run = ServiceRun.objects.get(service=service, scope_key=key)
+    return run
+
+
 def runs_close_dead(*, silent_for: timedelta | None = None) -> int:
     """Close runs with no sign of life as Завершено с ошибкой, so none stays Выполняется forever (E3)."""
     if silent_for is None:  # not `or`: a zero timedelta is falsy and would mean the default
@@ -214,13 +257,14 @@ def runs_close_dead(*, silent_for: timedelta | None = None) -> int:
     cutoff = timezone.now() - silent_for
     closed = 0
     running = ServiceRun.objects.filter(result=RunResult.RUNNING).select_related("mo")
-    for dead in running.filter(heartbeat_at__lt=cutoff).exclude(trigger=RunTrigger.CONSUMER):
+    for dead in running.filter(heartbeat_at__lt=cutoff).exclude(trigger__in=STANDING_TRIGGERS):
         last = timezone.localtime(dead.heartbeat_at)
         run_finish(dead, error=f"Запуск прерван: нет признаков работы с {last:%d.%m.%Y %H:%M:%S}.")
         closed += 1
-    # The consumer's standing "Приём пакетов" runs live for a day; yesterday's are closed now.
-    today_key = f"in:{timezone.localdate().isoformat()}"
-    for finished_day in running.filter(trigger=RunTrigger.CONSUMER).exclude(scope_key=today_key):
+    # The standing runs ("Приём пакетов", "Онлайн-запросы") live for a day; yesterday's are closed now.
+    today = timezone.localdate().isoformat()
+    today_keys = [f"{prefix}:{today}" for prefix in STANDING_PREFIXES]
+    for finished_day in running.filter(trigger__in=STANDING_TRIGGERS).exclude(scope_key__in=today_keys):
         run_finish(finished_day)
         closed += 1
     return closed

@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .forming import PersonKeys, content_hash, ordering_key_for, package_form, packages_form, relay_kick
-from .models import LogEntry, Package, PackageStatus, SentObject
+from .models import LogEntry, Operation, Package, PackageStatus, SentObject
 from .runs import (
     RunRefused,
     run,
@@ -149,6 +149,10 @@ def package_resend(*, package: Package, user: User | None) -> Package:
     package = Package.objects.select_for_update().get(pk=package.pk)
     if package.do_not_send:
         raise PackageActionRefused("У пакета установлен запрет отправки: сначала снимите его.")
+    if package.operation == Operation.QUERY:
+        raise PackageActionRefused(
+            "Онлайн-запрос не отправляется повторно: его ответа ждала страница. Задайте запрос заново."
+        )
     if package.direction != "out" or package.status not in RESENDABLE:
         raise PackageActionRefused(
             f"Повторно отправляется пакет с ошибкой отправки или отклонённый ТФОМС, а этот пакет в статусе "

@@ -13,6 +13,7 @@ from tfoms_portal.background import enqueue
 
 from .models import RunResult, ServiceRun
 from .relay import attempts_interrupted_sweep, relay_run
+from .rpc import rpc_expire_due, rpc_send  # noqa: F401  (Celery tasks, registered by this import)
 from .runs import RunRefused, run_execute, runs_close_dead, service_execute
 
 logger = logging.getLogger(__name__)

@@ -31,13 +31,14 @@ def mode() -> str:
     return str(settings.TFOMS_BACKGROUND)
 
 
-def enqueue(task: Any, *args: Any, coalesce: str = "") -> None:
+def enqueue(task: Any, *args: Any, coalesce: str = "", retry: bool = True) -> None:
     """Have `task` (a Celery task) run with `args` soon, elsewhere. With `coalesce`, a second call
     while the first still waits in the pool adds nothing (the relay's kicks after each commit).
-    Celery refusing the task (its broker down) raises: the caller records the failure."""
+    Celery refusing the task (its broker down) raises: the caller records the failure; `retry=False`
+    says so at once instead of Celery's retries (a page waits for it: an online request)."""
     how = mode()
     if how == CELERY:
-        task.delay(*args)
+        task.apply_async(args, retry=retry)
     elif how == INLINE:
         task.apply(args=args)
     else:

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ TO_MIS_ANSWER = "to_mis_answer"  # the fund's answers to our packages
 ISZL_REQUEST = "iszl_request"
 ISZL_REPLY = "iszl_reply"
 ISZL_RPC = "iszl_rpc"
+RPC_REPLY = "rpc_reply"  # ours: the replies to our RPC requests (reply_to), read by every consumer
 LOCMEM_RETRY_PAUSE = 1.0  # seconds before the in-process consumer tries a failed batch again
 
 
@@ -55,6 +57,7 @@ class OutMessage:
     type: str
     reply_to: str | None = None
     correlation_id: str | None = None
+    expiration_ms: int | None = None  # an RPC request the broker drops once its asker stopped waiting
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ def _properties(message: OutMessage, user_id: str | None) -> pika.BasicPropertie
         delivery_mode=pika.DeliveryMode.Persistent,
         reply_to=message.reply_to,
         correlation_id=message.correlation_id,
+        expiration=str(message.expiration_ms) if message.expiration_ms is not None else None,
         timestamp=int(time.time()),
     )
 
@@ -421,7 +425,12 @@ class LocmemBackend:
     def publish(self, messages: Sequence[OutMessage]) -> list[PublishOutcome]:
         outcomes = []
         known = self.known
-        peer_queues = {queue_name(FROM_MIS), queue_name(FROM_MIS_ANSWER), queue_name(ISZL_REQUEST)}
+        peer_queues = {
+            queue_name(FROM_MIS),
+            queue_name(FROM_MIS_ANSWER),
+            queue_name(ISZL_REQUEST),
+            queue_name(ISZL_RPC),
+        }
         # the queues of other peers the emulator plays (each pharmacy organisation's ИС Фармация)
         others = tuple(settings.TFOMS_LOCMEM_PEER_QUEUE_PREFIXES)
         for message in messages:
@@ -446,13 +455,24 @@ class LocmemBackend:
                     "app_id": settings.TFOMS_APP_ID,
                 }
                 for reply in self._peer()(message.type, properties, message.body, queue=message.queue):
-                    self.deliver(reply["queue"], reply["body"], reply.get("properties", {}))
+                    self._deliver_later(reply)
             else:
                 self.deliver(
                     message.queue, message.body, {"type": message.type, "message_id": message.message_id}
                 )
             outcomes.append(PublishOutcome(message.message_id))
         return outcomes
+
+    def _deliver_later(self, reply: dict[str, Any]) -> None:
+        """A peer's reply, now or after the `delay` it asks for (the emulator's late RPC answer)."""
+        delay = float(reply.get("delay") or 0)
+        deliver = partial(self.deliver, reply["queue"], reply["body"], reply.get("properties", {}))
+        if delay <= 0:
+            deliver()
+            return
+        timer = threading.Timer(delay, deliver)
+        timer.daemon = True
+        timer.start()
 
     def deliver(self, queue: str, body: bytes, properties: dict[str, Any]) -> None:
         """Put a message into an in-memory queue (the peer's replies; tests' own inbound packages)."""

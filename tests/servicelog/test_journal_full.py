@@ -494,7 +494,7 @@ def test_a_start_with_the_task_queue_down_closes_the_run(enter, mo_admin_a, monk
         raise ConnectionError("Connection refused")
 
     settings.TFOMS_BACKGROUND = "celery"
-    monkeypatch.setattr(tasks.execute_run, "delay", broker_down)
+    monkeypatch.setattr(tasks.execute_run, "apply_async", broker_down)
     html = enter(mo_admin_a).post("/journal/tfoms_auto/start/", follow=True).content.decode()
     assert "запуск завершён с ошибкой, подробности в журнале запуска" in html
     run = ServiceRun.objects.get(trigger="manual")
