@@ -11,8 +11,16 @@ from types import FrameType
 
 import pika
 
-from . import changes, ident, prof
-from .core import DEFAULT_ISZL_REPLY, DEFAULT_ISZL_REQUEST, DEFAULT_PREFIX, Emulator, Faults, Queues
+from . import changes, ident, prof, rpc
+from .core import (
+    DEFAULT_ISZL_REPLY,
+    DEFAULT_ISZL_REQUEST,
+    DEFAULT_ISZL_RPC,
+    DEFAULT_PREFIX,
+    Emulator,
+    Faults,
+    Queues,
+)
 from .server import Server, amqp_url, connection_parameters, declare_queues, publish
 
 COMMANDS = ("serve", "push", "push-changes", "declare", "answer-ident", "watch-ident", "answer-prof")
@@ -43,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_ISZL_REPLY,
         help=f"queue of the ISZL's replies (default {DEFAULT_ISZL_REPLY!r})",
     )
+    common.add_argument(
+        "--iszl-rpc",
+        default=DEFAULT_ISZL_RPC,
+        help=f"queue of the free-beds RPC requests (default {DEFAULT_ISZL_RPC!r})",
+    )
 
     parser = argparse.ArgumentParser(prog="python -m tfoms_emulator", description="ТФОМС emulator")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
     serve.add_argument(
         "--fault-mo", action="append", default=[], help="faults for this МО's packages only (repeatable)"
+    )
+    serve.add_argument(
+        "--rpc-fault",
+        choices=[m for m in rpc.MODES if m],
+        default="",
+        help="RPC requests (free beds, PERS): never answered, answered late, with ERROR, or malformed",
+    )
+    serve.add_argument("--rpc-late", type=float, default=15.0, help="seconds a late RPC answer waits")
+    serve.add_argument(
+        "--register",
+        type=Path,
+        default=None,
+        help="register JSON PERS is answered from (reloaded when changed)",
     )
     serve.add_argument("--prefetch", type=int, default=10, help="unacked messages at a time")
     serve.add_argument("--root", type=Path, default=None, help="where the XSD paths start (repository root)")
@@ -124,9 +150,11 @@ def _serve(args: argparse.Namespace, queues: Queues) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    server = Server(
-        Emulator(root=args.root, queues=queues, faults=faults), amqp_url(args.amqp), prefetch=args.prefetch
-    )
+    emulator = Emulator(root=args.root, queues=queues, faults=faults)
+    emulator.rpc_faults = rpc.RpcFaults(args.rpc_fault, args.rpc_late)
+    if args.register is not None:
+        emulator.persons = ident.RegisterFile(args.register)
+    server = Server(emulator, amqp_url(args.amqp), prefetch=args.prefetch)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         server.stop()
@@ -222,7 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _watch_ident(args)
     if args.command == "answer-prof":
         return _answer_prof(args)
-    queues = Queues.with_prefix(args.queue_prefix, iszl_request=args.iszl_request, iszl_reply=args.iszl_reply)
+    queues = Queues.with_prefix(
+        args.queue_prefix, iszl_request=args.iszl_request, iszl_reply=args.iszl_reply, iszl_rpc=args.iszl_rpc
+    )
     if args.command == "serve":
         return _serve(args, queues)
     if args.command == "push-changes":

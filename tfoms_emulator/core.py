@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 from lxml import etree
 
-from . import pharmacy
+from . import pharmacy, rpc
 from .answer import build_answer, read_answer
+from .ident import Register, RegisterFile
 from .iszl import ISZL_SCHEMA, IszlState, Reply, refusal
 from .rules import (
     FORMAT_ERROR,
@@ -52,6 +53,7 @@ DEFAULT_PREFIX = "tfoms."
 # The ISZL queues (order 263) keep their own names: the tfoms. prefix does not apply to them.
 DEFAULT_ISZL_REQUEST = "iszl.request"
 DEFAULT_ISZL_REPLY = "iszl.reply"
+DEFAULT_ISZL_RPC = "iszl.rpc"  # the free-beds RPC requests (we consume; the answer goes to reply_to)
 _ISZL_SCHEMA_KEY = "(ISZL)"
 
 _T = TypeVar("_T")
@@ -87,6 +89,7 @@ class Queues:
     to_mis_answer: str = "tfoms.to_mis.answer"  # our answers to the МО's packages (we publish)
     iszl_request: str = DEFAULT_ISZL_REQUEST  # the МО's hospitalisation packages (we consume)
     iszl_reply: str = DEFAULT_ISZL_REPLY  # the ISZL's replies to them (we publish)
+    iszl_rpc: str = DEFAULT_ISZL_RPC  # the free-beds requests (we consume)
     # the pharmacy organisations' systems (we consume): pharmacy.<code> for each code played
     pharmacies: tuple[str, ...] = field(default_factory=pharmacy.queues)
 
@@ -97,6 +100,7 @@ class Queues:
         *,
         iszl_request: str = DEFAULT_ISZL_REQUEST,
         iszl_reply: str = DEFAULT_ISZL_REPLY,
+        iszl_rpc: str = DEFAULT_ISZL_RPC,
     ) -> Queues:
         return cls(
             from_mis=f"{prefix}from_mis",
@@ -105,6 +109,7 @@ class Queues:
             to_mis_answer=f"{prefix}to_mis.answer",
             iszl_request=iszl_request,
             iszl_reply=iszl_reply,
+            iszl_rpc=iszl_rpc,
         )
 
     def all(self) -> tuple[str, str, str, str]:
@@ -113,7 +118,7 @@ class Queues:
 
     def declared(self) -> tuple[str, ...]:
         """Every queue the AMQP server declares: the four tfoms queues, the two ISZL ones, the pharmacies'."""
-        return (*self.all(), self.iszl_request, self.iszl_reply, *self.pharmacies)
+        return (*self.all(), self.iszl_request, self.iszl_reply, self.iszl_rpc, *self.pharmacies)
 
 
 _CODE_MO = re.compile(rb"<CODE_MO>\s*(\d{6})\s*</CODE_MO>")
@@ -155,6 +160,7 @@ class Outcome:
     dropped: bool = False
     duplicated: bool = False
     recorded: bool = False
+    note: str = ""  # a word for the stdout line (an RPC fault)
 
 
 @dataclass
@@ -196,6 +202,10 @@ class Emulator:
         self._lock = threading.RLock()
         self._schema_cache: dict[str, etree.XMLSchema] = {}
         self.faults = faults or Faults()
+        self.rpc_faults = rpc.RpcFaults()
+        # The register of insured persons PERS is answered from: a Register, or a RegisterFile
+        # reloaded when it changes (the demo's, the one batch identification answers from too).
+        self.persons: Register | RegisterFile | None = None
         self.reset(keep_faults=True)
 
     @property
@@ -220,6 +230,9 @@ class Emulator:
             self._answer_ids: set[str] = set()
             self.pushed: list[Message] = []
             self.faults = self.faults if keep_faults else Faults()
+            if not keep_faults:
+                self.rpc_faults = rpc.RpcFaults()
+                self.persons = None
 
     def register_persons(self, bdz_ids: set[int] | None) -> None:
         """The fund's register of insured persons by BDZ_ID: with one, a package about an id outside
@@ -259,6 +272,8 @@ class Emulator:
         with self._lock:
             if queue == self.queues.iszl_request:
                 return self._process_iszl(package_type, message_id, body)
+            if queue == self.queues.iszl_rpc or package_type in rpc.RPC_TYPES:
+                return self._process_rpc(package_type, dict(properties), body)
             if queue == self.queues.from_mis_answer or package_type == ANSWER_TYPE:
                 return self._record_answer(package_type, message_id, properties, body)
 
@@ -315,6 +330,28 @@ class Emulator:
         seen[message_id] = entry
         while len(seen) > self.dedup_limit:
             seen.popitem(last=False)
+
+    def _process_rpc(self, package_type: str, properties: dict[str, Any], body: bytes) -> Outcome:
+        """A synchronous request: its answer to its reply_to, now, late, wrong or never (rpc.py)."""
+        persons = self.persons.current() if isinstance(self.persons, RegisterFile) else self.persons
+        done = rpc.answer(
+            package_type,
+            properties,
+            body,
+            faults=self.rpc_faults,
+            rows=self.iszl.free_beds(),
+            age_groups=self.iszl.branch_age_groups(),
+            register=persons,
+            queue=self.queues.from_mis,
+            new_id=new_message_id(),
+        )
+        outcome = Outcome(package_type, str(properties.get("message_id") or ""), operation="Query")
+        outcome.errors = done.errors
+        outcome.result = "ERROR" if done.errors else "OK"
+        outcome.replies = [done.reply] if done.reply is not None else []
+        outcome.dropped = done.reply is None
+        outcome.note = done.note
+        return outcome
 
     def _iszl_xsd(self) -> etree.XMLSchema:
         if _ISZL_SCHEMA_KEY not in self._schema_cache:

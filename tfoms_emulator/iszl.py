@@ -306,6 +306,14 @@ class IszlState:
                 return branch["BR_CODE"]
         return division_code[:9]
 
+    def branch_age_groups(self) -> dict[str, str]:
+        """BR_CODE → LPU_TYPE (1 children's, 3 adults', 4 mixed) of the buildings received."""
+        return {
+            record.fields.get("BR_CODE", ""): record.fields.get("LPU_TYPE", "")
+            for (kind, _), record in self.objects.items()
+            if kind == BRANCH
+        }
+
     def free_beds(self, lpu: str | None = None) -> list[dict[str, Any]]:
         """One row per live bed-profile record (of one МО when `lpu` is given): planned beds from its
         latest AMOUNT_BED, free beds and their date from its latest FREE_BEDS_INFORMATION (None: not sent)."""

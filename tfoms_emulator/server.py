@@ -103,13 +103,14 @@ def describe(outcome: Outcome, delay: float = 0.0) -> str:
         "ответ потерян (имитация)" if outcome.dropped else "",
         "ответ продублирован (имитация)" if outcome.duplicated else "",
         f"задержка {delay:g} с" if delay and outcome.replies else "",
+        outcome.note,
     ]
     return line + "".join(f" [{note}]" for note in notes if note)
 
 
 class Server:
-    """Consume tfoms.from_mis, tfoms.from_mis.answer and iszl.request; publish the replies (confirmed),
-    each to the queue it names, before each ack."""
+    """Consume tfoms.from_mis, tfoms.from_mis.answer, iszl.request and iszl.rpc; publish the replies
+    (confirmed), each to the queue it names (an RPC answer to its reply_to), before each ack."""
 
     def __init__(
         self,
@@ -168,6 +169,7 @@ class Server:
                     queues.from_mis,
                     queues.from_mis_answer,
                     queues.iszl_request,
+                    queues.iszl_rpc,
                     *queues.pharmacies,
                 )
             ]
@@ -192,8 +194,19 @@ class Server:
             properties: pika.BasicProperties,
             body: bytes,
         ) -> None:
-            outcome = self.emulator.process(properties.type or "", properties_dict(properties), body, queue)
-            delay = self.emulator.faults.delay_seconds
+            try:
+                outcome = self.emulator.process(
+                    properties.type or "", properties_dict(properties), body, queue
+                )
+            except Exception as exc:  # a message our code cannot handle is said and acked, never a crash loop
+                self._say(
+                    f"{properties.type or '-'} {properties.message_id or '-'} → не обработано: {exc!r}",
+                    self.err,
+                )
+                channel.basic_ack(method.delivery_tag)
+                return
+            # a late RPC answer asks for its own delay (rpc.py)
+            delay = max([self.emulator.faults.delay_seconds, *(r.get("delay", 0) for r in outcome.replies)])
             tag = method.delivery_tag
             if delay > 0 and outcome.replies:
                 self._pending += 1

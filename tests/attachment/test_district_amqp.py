@@ -51,6 +51,8 @@ class Emulator:
                 f"{prefix}iszl.request",
                 "--iszl-reply",
                 f"{prefix}iszl.reply",
+                "--iszl-rpc",
+                f"{prefix}iszl.rpc",
                 *extra,
             ],
             cwd=ROOT,

@@ -455,7 +455,7 @@ def test_iszl_queues_are_not_prefixed():
     assert len(queues.all()) == 4
     played = pharmacy_queues()  # the pharmacy systems the emulator plays too
     assert played and all(name.startswith("pharmacy.") for name in played)
-    assert queues.declared() == (*queues.all(), "iszl.request", "iszl.reply", *played)
+    assert queues.declared() == (*queues.all(), "iszl.request", "iszl.reply", "iszl.rpc", *played)
     named = Queues.with_prefix("t1.", iszl_request="t1.iszl.request", iszl_reply="t1.iszl.reply")
     emulator = Emulator(queues=named)
     body = s.branch("Insert", s.guid())
