@@ -8,9 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.decorators import api_view, parser_classes
+from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -18,9 +18,10 @@ from rest_framework.response import Response
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from registry.access import api_workplace, parse_id
-from registry.models import ADMIN_ROLES
+from registry.access import HasWorkplace, api_workplace, get_scoped_or_404, parse_id
+from registry.models import ADMIN_ROLES, Person
 
+from .online import identify_online_start
 from .selectors import Period, package_get, packages_for
 from .services import ResponseRefused, identification_response_load
 
@@ -154,3 +155,26 @@ def responses_view(request: Request) -> Response:
             "errors": errors,
         }
     )
+
+
+@extend_schema(
+    request=None,
+    responses={
+        202: inline_serializer(
+            "OnlineCall", {"id": serializers.IntegerField(), "state": serializers.CharField()}
+        ),
+        403: OpenApiResponse(description="АРМ без права идентификации"),
+        404: OpenApiResponse(description="пациент другой МО"),
+    },
+    summary="Идентифицировать онлайн (запрос PERS в ТФОМС); ответ — GET /api/v1/rpc/{id}/",
+)
+@api_view(["POST"])
+@permission_classes([HasWorkplace])
+def identify_online_api_view(request: Request, person_id: int) -> Response:
+    workplace = _admin_workplace(request)
+    person = get_scoped_or_404(Person.objects.all(), workplace, pk=person_id)
+    call = identify_online_start(person=person, mo=workplace.mo, user=request.user)
+    audit_record(
+        action=AuditAction.IDENTIFY_REQUEST, request=request._request, obj=person, details={"api": True}
+    )
+    return Response({"id": call.pk, "state": call.state}, status=202)

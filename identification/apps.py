@@ -26,3 +26,33 @@ class IdentificationConfig(AppConfig):
         )
         register_service_job("ident_batch")(ident_batch_job)
         register_service_job("ident_responses")(ident_responses_job)
+        self._register_online()
+        from .online_views import online_section
+
+        register_card_section(
+            CardSection("identification/online_section.html", online_section, order=5, top=True)
+        )
+
+    def _register_online(self) -> None:
+        """Online identification (B8): the PERS query and the RPC call that carries it."""
+        from servicelog.rpc import RpcKind, register_rpc_kind
+        from tfoms_portal import messaging
+
+        from . import online
+
+        register_rpc_kind(
+            RpcKind(
+                online.KIND,
+                service="tfoms_auto",
+                package_type=online.PACKAGE_TYPE,
+                timeout_seconds=online.timeout_seconds,
+                read=online.answer_read,
+                apply=online.answer_apply,
+                expired=online.expired,
+                template="identification/online_call.html",
+            ),
+            request_xsd=online.PERS_XSD,
+            envelope=online.PERS_ENVELOPE,
+            queue=messaging.FROM_MIS,
+            title="Идентификация застрахованного лица (онлайн)",
+        )

@@ -43,7 +43,17 @@ class IdentificationRecord(models.Model):
     """A person's identification request in a package; the rows of a person are their history (B7)."""
 
     package = models.ForeignKey(
-        IdentificationPackage, verbose_name="пакет", on_delete=models.CASCADE, related_name="records"
+        IdentificationPackage,
+        verbose_name="пакет",
+        on_delete=models.CASCADE,
+        related_name="records",
+        null=True,
+        blank=True,
+        help_text="пусто: онлайн-идентификация (B8)",
+    )
+    # The МО that asked online (a record of a package belongs to the package's МО)
+    mo = models.ForeignKey(
+        "registry.Mo", verbose_name="МО", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     row_number = models.PositiveIntegerField("номер записи в файле", null=True, blank=True)
     person = models.ForeignKey(
@@ -71,7 +81,7 @@ class IdentificationRecord(models.Model):
         verbose_name_plural = "записи пакетов идентификации"
         ordering = ["package", "row_number", "id"]
 
-    MO_SCOPE = ("package__mo",)
+    MO_SCOPE = ("package__mo", "mo")
 
     def __str__(self) -> str:
-        return f"{self.package.name}: {self.person}"
+        return f"{self.package.name if self.package else 'онлайн'}: {self.person}"

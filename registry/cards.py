@@ -14,6 +14,7 @@ class CardSection:
     template: str  # rendered with the section's context plus `person` and `workplace`
     context: Callable[[Person, Workplace | None], dict[str, Any]]
     order: int = 100
+    top: bool = False  # drawn under the card's title (actions), not after its facts
 
 
 _sections: list[CardSection] = []
@@ -25,8 +26,11 @@ def register_card_section(section: CardSection) -> None:
         _sections.sort(key=lambda s: s.order)
 
 
-def card_sections(person: Person, workplace: Workplace | None) -> list[tuple[str, dict[str, Any]]]:
+def card_sections(
+    person: Person, workplace: Workplace | None, *, top: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
     return [
         (section.template, {**section.context(person, workplace), "person": person, "workplace": workplace})
         for section in _sections
+        if section.top == top
     ]

@@ -232,6 +232,8 @@ class Person(models.Model):
         MANUAL = "manual", "Кнопка «Идентифицировать»"
         TREATMENT_CASE = "treatment_case", "Случай лечения без действующего полиса"
         FUND = "fund", "Запрос ТФОМС"
+        ONLINE = "online", "Онлайн"  # the source of an online identification's history row (B8)
+        ONLINE_TIMEOUT = "online_timeout", "Нет ответа на онлайн-идентификацию"
 
     last_name = models.CharField("фамилия", max_length=60)
     first_name = models.CharField("имя", max_length=60)

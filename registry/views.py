@@ -205,6 +205,7 @@ def person_card_view(request: WorkplaceRequest, person_id: int) -> HttpResponse:
         "card": card,
         "person": card.person,
         "sections": card_sections(card.person, request.workplace),
+        "top_sections": card_sections(card.person, request.workplace, top=True),
         "can_identify": request.workplace is not None and request.workplace.role in IDENTIFY_ROLES,
     }
     return render(request, "registry/person_card.html", context)

@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -117,3 +118,14 @@ def locmem(settings):
     yield messaging.get_backend()
     messaging.reset_backend()
     tfoms_emulator.reset()
+
+
+@pytest.fixture
+def post_committed(django_capture_on_commit_callbacks) -> Callable[..., Any]:
+    """client.post whose after-commit work (an RPC call's publish) runs as it would in production."""
+
+    def post(client: Client, url: str, data: Any = None, **extra: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(url, data or {}, **extra)
+
+    return post
