@@ -59,3 +59,31 @@ class HospitalisationConfig(AppConfig):
             )
         )
         register_demo_step(hospitalisation_demo)
+        self._register_free_beds()
+
+    def _register_free_beds(self) -> None:
+        """Stage 3: the free-beds RPC (FREE_BEDS_REQUEST on iszl.rpc) the referral form asks."""
+        from servicelog.formats import ANSWER_XSD
+        from servicelog.rpc import RpcKind, register_rpc_kind
+        from tfoms_portal import messaging
+
+        from . import free_beds as fb
+        from .services import SERVICE
+
+        register_rpc_kind(
+            RpcKind(
+                fb.KIND,
+                service=SERVICE,
+                package_type=fb.PACKAGE_TYPE,
+                timeout_seconds=fb.timeout_seconds,
+                read=fb.reply_read,
+                reply_xsd={fb.RESPONSE: fb.XSD, "ANSWER": ANSWER_XSD},
+                expired=lambda call: fb.NO_ANSWER,
+                template="hospitalisation/free_beds_call.html",
+                context=fb.pane_context,
+            ),
+            request_xsd=fb.XSD,
+            envelope=fb.ENVELOPE,
+            queue=messaging.ISZL_RPC,
+            title="Запрос свободных коек",
+        )
