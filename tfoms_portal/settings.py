@@ -234,6 +234,8 @@ TFOMS_DEMO_IDENT_WATCHER = env.str("TFOMS_DEMO_IDENT_WATCHER", default="tfoms_em
 # DOUBLES, IDLEPERSONS): the first batch a little after start, then a few at every interval.
 TFOMS_DEMO_FUND_CHANGES = env.str("TFOMS_DEMO_FUND_CHANGES", default="tfoms_emulator.changes.changes_stream")
 TFOMS_DEMO_CHANGES_FIRST_SECONDS = env.float("TFOMS_DEMO_CHANGES_FIRST_SECONDS", default=15)
+# The demo's first order-263 run, so its in-process fund knows the hospitals' free beds early.
+TFOMS_DEMO_HOSPITALS_FIRST_SECONDS = env.float("TFOMS_DEMO_HOSPITALS_FIRST_SECONDS", default=5)
 TFOMS_DEMO_CHANGES_FIRST = env.int("TFOMS_DEMO_CHANGES_FIRST", default=60)
 TFOMS_DEMO_CHANGES_EACH = env.int("TFOMS_DEMO_CHANGES_EACH", default=5)
 TFOMS_DEMO_CHANGES_EVERY_SECONDS = env.float("TFOMS_DEMO_CHANGES_EVERY_SECONDS", default=300)
@@ -241,6 +243,7 @@ TFOMS_DEMO_CHANGES_EVERY_SECONDS = env.float("TFOMS_DEMO_CHANGES_EVERY_SECONDS",
 # and "Не отправлять повторно" can be tried (issue 15 item 3); empty TFOMS_DEMO_FAULT_MO: none.
 TFOMS_DEMO_FAULT_MO = env.list("TFOMS_DEMO_FAULT_MO", default=["590002"])
 TFOMS_DEMO_REJECT_SHARE = env.float("TFOMS_DEMO_REJECT_SHARE", default=0.15)
+TFOMS_DEMO_RPC_FAULT = env.str("TFOMS_DEMO_RPC_FAULT", default="")
 TFOMS_DEMO_UNANSWERED_SHARE = env.float("TFOMS_DEMO_UNANSWERED_SHARE", default=0.1)
 TFOMS_APP_ID = env.str("TFOMS_APP_ID", default="TfomsPortal")
 # Queue names (DESIGN §3, formats §2.2) and a prefix for all of them (isolates test runs).
@@ -253,7 +256,14 @@ TFOMS_QUEUES = {
     "iszl_request": env.str("TFOMS_QUEUE_ISZL_REQUEST", default="iszl.request"),
     "iszl_reply": env.str("TFOMS_QUEUE_ISZL_REPLY", default="iszl.reply"),
     "iszl_rpc": env.str("TFOMS_QUEUE_ISZL_RPC", default="iszl.rpc"),
+    # ours: the fund's replies to our RPC requests (reply_to); a named queue, not amq.rabbitmq.reply-to,
+    # since the consumer process (any of them) takes the reply, not the web process that asked
+    "rpc_reply": env.str("TFOMS_QUEUE_RPC_REPLY", default="tfoms.rpc.reply"),
 }
+# Synchronous requests to the fund (DESIGN §3 RPC): how long a page waits for the answer before its
+# fallback (free beds: "ТФОМС не ответил …"; online identification: the batch queue, B8).
+TFOMS_RPC_FREE_BEDS_SECONDS = env.float("TFOMS_RPC_FREE_BEDS_SECONDS", default=10.0)
+TFOMS_RPC_IDENTIFY_SECONDS = env.float("TFOMS_RPC_IDENTIFY_SECONDS", default=30.0)
 TFOMS_AMQP_HEARTBEAT = env.int("TFOMS_AMQP_HEARTBEAT", default=60)
 TFOMS_AMQP_CONNECT_ATTEMPTS = env.int("TFOMS_AMQP_CONNECT_ATTEMPTS", default=3)
 # Unconfirmed messages in flight, and how long to wait for the broker's confirms.
@@ -295,6 +305,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "close-dead-runs": {"task": "servicelog.close_dead_runs", "schedule": 60.0},
+    # RPC calls nobody watches any more still get their fallback once their deadline passed
+    "rpc-expire": {"task": "servicelog.rpc_expire", "schedule": 5.0},
     "relay": {"task": "servicelog.relay", "schedule": env.float("TFOMS_RELAY_EVERY_SECONDS", default=5.0)},
     "overdue-replies": {"task": "servicelog.notify_overdue", "schedule": 900.0},
     "purge-bodies": {"task": "servicelog.purge_bodies", "schedule": crontab(hour=3, minute=30)},

@@ -11,6 +11,7 @@ from attachment import api as attachment_api
 from attachment import card as attachment_card
 from hospitalisation import api as hospitalisation_api
 from identification import api as identification_api
+from identification import online_views as identification_views
 from pharmacy import api as pharmacy_api
 from prophylaxis import api as prophylaxis_api
 from prophylaxis import plan_api
@@ -20,6 +21,7 @@ from registry import tokens as registry_tokens
 from registry import views as registry_views
 from servicelog import api as servicelog_api
 from servicelog import metrics as servicelog_metrics
+from servicelog import rpc_api, rpc_views
 from servicelog import views as servicelog_views
 
 from . import views
@@ -45,7 +47,14 @@ urlpatterns = [
     path("attachment/", include("attachment.urls")),
     path("plans/", include("prophylaxis.urls")),
     path("pharmacy/", include("pharmacy.urls")),
+    path("hospitalisation/", include("hospitalisation.urls")),
     path("persons/<int:person_id>/identify/", registry_views.person_identify_view, name="person_identify"),
+    path(
+        "persons/<int:person_id>/identify-online/",
+        identification_views.identify_online_view,
+        name="person_identify_online",
+    ),
+    path("rpc/<str:call_id>/", rpc_views.rpc_call_view, name="rpc_call"),
     path("cases/<int:case_id>/", registry_views.case_view, name="case"),
     path(
         "persons/<int:person_id>/attachment/send/",
@@ -86,6 +95,12 @@ urlpatterns = [
         identification_api.request_file_view,
         name="api_ident_request_file",
     ),
+    path(
+        "api/v1/persons/<int:person_id>/identify-online/",
+        identification_api.identify_online_api_view,
+        name="api_identify_online",
+    ),
+    path("api/v1/rpc/<int:call_id>/", rpc_api.rpc_call_api_view, name="api_rpc_call"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # Swagger UI's scripts are files (the split view), but it styles its widgets inline: only here.

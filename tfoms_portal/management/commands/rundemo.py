@@ -85,10 +85,52 @@ def _fund_changes() -> None:
         time.sleep(settings.TFOMS_DEMO_CHANGES_EVERY_SECONDS)
 
 
+def _fund_knows_hospitals() -> None:
+    """The built-in fund lives in this process and forgets with it: it is told again what the
+    portal's database says the ISZL side accepted (order 263 stage 1, in the order sent), and the
+    order-263 service runs once soon after start, so the referral form's free beds (stage 3) come
+    from the region's hospitals from the first minutes of the demo, not after a scheduled run."""
+    import tfoms_emulator
+    from servicelog.models import Package, PackageStatus
+    from servicelog.registry import get_package_type
+    from servicelog.runs import RunRefused, service_execute
+    from tfoms_portal import messaging
+
+    iszl_queue = messaging.queue_name(messaging.ISZL_REQUEST)
+    emulator = tfoms_emulator.default_emulator()
+    accepted = Package.objects.filter(direction="out", status=PackageStatus.ACCEPTED).order_by("id")
+    try:
+        for package in (
+            accepted.filter(service__code="iszl263").only("uuid", "package_type", "body").iterator()
+        ):
+            if messaging.queue_name(get_package_type(package.package_type).queue) == iszl_queue:
+                properties = {"type": package.package_type, "message_id": package.message_id}
+                emulator.handle(package.package_type, properties, package.body.encode(), queue=iszl_queue)
+        time.sleep(settings.TFOMS_DEMO_HOSPITALS_FIRST_SECONDS)
+        service_execute("iszl263")
+    except RunRefused:
+        pass  # a run of the service works already: it tells the fund
+    except Exception:
+        logger.exception("the demo fund could not learn the region's hospitals")
+
+
+def _fund_answers_online() -> None:
+    """Online identification (PERS) is answered from the register the identification files are."""
+    import tfoms_emulator
+    from tfoms_emulator.ident import RegisterFile
+
+    register = Path(settings.STORAGE_ROOT) / "emulator" / "register.json"
+    tfoms_emulator.default_emulator().persons = RegisterFile(register)
+
+
 def _demo_faults() -> None:
     """The built-in fund refuses and leaves unanswered a share of one МО's packages (settings)."""
     import tfoms_emulator
+    from tfoms_emulator.rpc import RpcFaults
 
+    # online requests (free beds, PERS): "" answered, or silent / late / error / malformed to try the
+    # pages without an answer (TFOMS_DEMO_RPC_FAULT)
+    tfoms_emulator.default_emulator().rpc_faults = RpcFaults(settings.TFOMS_DEMO_RPC_FAULT)
     if settings.TFOMS_DEMO_FAULT_MO:
         tfoms_emulator.default_emulator().faults = tfoms_emulator.Faults(
             reject_ratio=settings.TFOMS_DEMO_REJECT_SHARE,
@@ -110,4 +152,8 @@ class Command(RunserverCommand):
                 _demo_faults()
                 threading.Thread(target=_answer_identification, name="demo-fund-files", daemon=True).start()
                 threading.Thread(target=_fund_changes, name="demo-fund-changes", daemon=True).start()
+                threading.Thread(
+                    target=_fund_knows_hospitals, name="demo-fund-hospitals", daemon=True
+                ).start()
+                _fund_answers_online()
         super().inner_run(*args, **options)
