@@ -227,14 +227,15 @@ def rpc_send(call_id: int) -> str:
 
 def _send_failed(call_id: int, error: str, *, recorded: bool = False) -> None:
     with transaction.atomic():
-        call = RpcCall.objects.select_for_update().select_related("package").get(pk=call_id)
+        # no join: PostgreSQL locks no row of the nullable side of an outer join (the package)
+        call = RpcCall.objects.select_for_update().get(pk=call_id)
         if call.state not in RPC_IN_FLIGHT:
             return
         call.state = RpcState.FAILED
         call.message = f"Запрос не отправлен в ТФОМС: {error}"
         call.save(update_fields=["state", "message"])
-        if call.package is not None:
-            package = Package.objects.select_for_update().get(pk=call.package.pk)
+        if call.package_id is not None:
+            package = Package.objects.select_for_update().get(pk=call.package_id)
             if not recorded:
                 Attempt.objects.create(package=package, kind=Attempt.Kind.PUBLISH, ok=False, detail=error)
             if package.status == S.FORMED:
