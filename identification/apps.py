@@ -27,7 +27,13 @@ class IdentificationConfig(AppConfig):
         register_service_job("ident_batch")(ident_batch_job)
         register_service_job("ident_responses")(ident_responses_job)
         self._register_online()
+        from registry.fund_changes import register_online_asker
+
+        from .online import identify_online_start
         from .online_views import online_section
+
+        # the fund's changes that re-ask about a person (POLIS, PERSCHANGE …) ask online too (C6, B8)
+        register_online_asker(lambda person, mo: identify_online_start(person=person, mo=mo, user=None))
 
         register_card_section(
             CardSection("identification/online_section.html", online_section, order=5, top=True)

@@ -149,7 +149,7 @@ def _fund_policy(item: dict[str, str]) -> FundPolicy:
     )
 
 
-def answer_apply(call: RpcCall, reply: RpcReply) -> str | None:
+def answer_apply(call: RpcCall, reply: RpcReply) -> RpcReply | None:
     """An answer in time: the policy saved (B5), the person marked, a history row either way."""
     from registry.services import policy_save_from_fund
 
@@ -164,7 +164,7 @@ def answer_apply(call: RpcCall, reply: RpcReply) -> str | None:
     if not items:
         text = "ТФОМС не сообщил полис (POLIS_DATA)"
         _history(call, person, today, RecordStatus.NOT_IDENTIFIED, text)
-        return f"Пациент найден в РС ЕРЗ, но полис не сохранён: {text}"
+        return RpcReply(False, message=f"Пациент найден в РС ЕРЗ, но полис не сохранён: {text}")
     current = max(items, key=lambda item: item.get("POLISBEGDT", ""))
     try:
         policy = policy_save_from_fund(
@@ -172,7 +172,7 @@ def answer_apply(call: RpcCall, reply: RpcReply) -> str | None:
         )
     except PolicyRefused as exc:
         _history(call, person, today, RecordStatus.NOT_IDENTIFIED, str(exc))
-        return f"Пациент найден в РС ЕРЗ, но полис не сохранён: {exc}"
+        return RpcReply(False, message=f"Пациент найден в РС ЕРЗ, но полис не сохранён: {exc}")
     person.identified_in_tfoms, person.identified_at, person.fund_changed_at = True, today, None
     person.identification_requested_at = None  # asked and answered: the batch need not ask again
     fields = ["identified_in_tfoms", "identified_at", "fund_changed_at", "identification_requested_at"]
@@ -184,7 +184,7 @@ def answer_apply(call: RpcCall, reply: RpcReply) -> str | None:
     what = f"ЕНП {policy.enp}" if policy.enp else f"полис {policy.series} {policy.number}".strip()
     smo = f", СМО {policy.smo.name_short}" if policy.smo else ""
     done = person.by_sex("идентифицирован", "идентифицирована")
-    return f"{person.full_name} {done}: {what}{smo}, с {policy.valid_from:%d.%m.%Y}."
+    return RpcReply(True, message=f"{person.full_name} {done}: {what}{smo}, с {policy.valid_from:%d.%m.%Y}.")
 
 
 def expired(call: RpcCall) -> str:

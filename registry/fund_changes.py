@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,10 +66,21 @@ def home_mo(person: Person, today: dt.date) -> Mo | None:
     return case.mo if case is not None else None
 
 
+# ask(person, mo): an online identification query (identification.online registers it; registry
+# imports no family app). The batch queue stays the fallback: an answer in time clears it.
+_online_askers: list[Callable[[Person, Mo], object]] = []
+
+
+def register_online_asker(ask: Callable[[Person, Mo], object]) -> None:
+    if ask not in _online_askers:
+        _online_askers.append(ask)
+
+
 def requery(persons: list[Person], today: dt.date, *, clear_id: bool = True) -> list[str]:
-    """The fund's id is no longer trusted (`clear_id`) or the fund's data changed: the person queued
-    for identification — until the online PERS query exists, the batch identification of their МО
-    sends it. Returns warnings for persons of no МО, whom no batch identification asks about."""
+    """The fund's id is no longer trusted (`clear_id`) or the fund's data changed: the person is
+    asked about again — online (PERS) when their МО is known, and queued for the batch
+    identification of that МО, which is what stays if the online answer does not come. Returns
+    warnings for persons of no МО, whom nobody asks about."""
     warnings = []
     for person in persons:
         if clear_id:
@@ -76,6 +88,9 @@ def requery(persons: list[Person], today: dt.date, *, clear_id: bool = True) -> 
             person.save(update_fields=["fund_person_id", "updated_at"])
         mo = home_mo(person, today)
         person_identification_request(person=person, reason=REQUERY, mo=mo)
+        if mo is not None:
+            for ask in _online_askers:
+                ask(person, mo)
         if mo is None:
             warnings.append(
                 f"{person.full_name} не {person.by_sex('прикреплён', 'прикреплена')} и не "

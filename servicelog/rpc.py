@@ -78,10 +78,10 @@ class RpcKind:
     read: Callable[[etree._Element], RpcReply]  # the reply (valid by its XSD) in words and data
     # the reply's root tag → its XSD (an answer, or the fund's ANSWER ERROR); any other root refused
     reply_xsd: Mapping[str, Path] = field(default_factory=lambda: {"ANSWER": ANSWER_XSD})
-    # apply(call, reply) -> a sentence replacing the reply's, or None; runs in the consumer's
-    # transaction (a savepoint), only for a reply in time that was read (an answer or the fund's
-    # error answer, not an unreadable one)
-    apply: Callable[[RpcCall, RpcReply], str | None] | None = None
+    # apply(call, reply) -> what applying it came to (ok or refused, in words), or None to keep the
+    # reply's; runs in the consumer's transaction (a savepoint), only for a reply in time that was
+    # read (an answer or the fund's error answer, not an unreadable one)
+    apply: Callable[[RpcCall, RpcReply], RpcReply | None] | None = None
     # expired(call) -> what the page says once nobody answered in time (the fallback is done here)
     expired: Callable[[RpcCall], str] | None = None
     template: str = ""  # the pane that shows a call of this kind (polled while in flight)
@@ -374,9 +374,10 @@ def _reply_apply(message: messaging.InMessage, inbox: InboundMessage) -> None:
         call.state = RpcState.ANSWERED if reply.ok else RpcState.FAILED
         call.message = reply.message
         if spec.apply is not None and (reply.ok or reply.data):  # an error answer is applied too (history)
-            call.message = _apply(spec, call, reply) or call.message
-            if call.message.startswith(NOT_APPLIED):
-                call.state = RpcState.FAILED
+            verdict = _apply(spec, call, reply)
+            if verdict is not None:  # what applying it came to: saved, or refused with the reason
+                call.message = verdict.message
+                call.state = RpcState.ANSWERED if verdict.ok else RpcState.FAILED
     call.save(update_fields=["answered_at", "late", "reply", "state", "message"])
     if package is not None:
         _package_answered(call, package, reply, late, message, waited)
@@ -411,7 +412,7 @@ def _read(spec: RpcKind, body: bytes) -> RpcReply:
         return RpcReply(False, message=f"Ответ ТФОМС не прочитан: {exc}")
 
 
-def _apply(spec: RpcKind, call: RpcCall, reply: RpcReply) -> str | None:
+def _apply(spec: RpcKind, call: RpcCall, reply: RpcReply) -> RpcReply | None:
     assert spec.apply is not None
     try:
         with transaction.atomic():
@@ -420,7 +421,7 @@ def _apply(spec: RpcKind, call: RpcCall, reply: RpcReply) -> str | None:
         raise  # the database is down: the reply comes back
     except Exception as exc:  # the reply's data refused (a policy that does not fit): said on the call
         logger.exception("RPC reply of %s not applied", call.kind)
-        return f"{NOT_APPLIED}: {exc}"
+        return RpcReply(False, message=f"{NOT_APPLIED}: {exc}")
 
 
 def _package_answered(

@@ -401,3 +401,24 @@ def test_two_clicks_at_the_same_moment_make_one_call(mo_a, person, fund, locmem)
         thread.join()
     assert len(made) == 2 and len(set(made)) == 1
     assert RpcCall.objects.count() == 1
+
+
+def test_an_answer_whose_policy_does_not_fit_is_said_not_taken_for_success(
+    post, enter, mo_admin_a, person, fund, locmem, smo
+):
+    """The B5 rules refuse the fund's policy (ours starts later): the call says so, nothing saved."""
+    from tests.factories import PolicyFactory
+
+    PolicyFactory(person=person, smo=smo, enp="5956410834000022", valid_from=dt.date(2023, 1, 1))
+    client = enter(mo_admin_a)
+    call = ask(post, client, person)
+    replies(locmem)
+    call.refresh_from_db()
+    assert call.state == RpcState.FAILED
+    assert call.message.startswith("Пациент найден в РС ЕРЗ, но полис не сохранён: Не удалось обработать")
+    assert Policy.objects.filter(person=person).count() == 1
+    person.refresh_from_db()
+    assert not person.identified_in_tfoms
+    assert IdentificationRecord.objects.get(person=person).status == RecordStatus.NOT_IDENTIFIED
+    pane = client.get(reverse("rpc_call", args=[call.pk]), **HTMX).content.decode()
+    assert 'class="warning"' in pane and "Обновить карточку" not in pane

@@ -161,3 +161,44 @@ def test_search_by_person_finds_them_and_the_card_lists_them(enter, attached, mo
     assert 'data-testid="fund-packages"' in card and "Изменение персональных данных в РС ЕРЗ" in card
     assert 'data-testid="fund-changed"' in card  # "данные изменены в РС ЕРЗ" until identification answers
     assert enter(mo_admin_b).get(f"/persons/{attached.pk}/").status_code == 404
+
+
+@pytest.mark.usefixtures("locmem")
+def test_perschange_asks_online_and_the_answer_ends_the_mark(
+    mo_a, locmem, django_capture_on_commit_callbacks
+):
+    """C7 with B8: the person is re-queried over PERS at once; the fund's answer identifies them and
+    clears both the «changed» mark and the batch request (which stays only if no answer comes)."""
+    import tfoms_emulator
+    from servicelog.inbox import inbound_handle
+    from servicelog.models import RpcCall, RpcState
+    from tfoms_emulator import ident
+    from tfoms_portal import messaging
+
+    smo = SmoFactory(code="59021", ogrn="1025900000006")
+    person = PersonFactory(fund_person_id=7001)
+    AttachmentFactory(person=person, mo=mo_a)
+    tfoms_emulator.default_emulator().persons = ident.Register(
+        [
+            ident.Person(
+                bdzid=7001,
+                fam=person.last_name,
+                im=person.first_name,
+                ot=person.middle_name,
+                dr=person.birth_date,
+                w=person.sex,
+                snils=person.snils,
+                policies=(ident.Policy(type=3, enp="5956410834000014", smo=smo.code, smo_ogrn=smo.ogrn),),
+            )
+        ]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert_processed(receive("PERSCHANGE", by_bdzid_xml(7001)))
+    call = RpcCall.objects.get(subject=str(person.pk))
+    assert call.mo == mo_a and call.user is None
+    locmem.drain([messaging.queue_name(messaging.RPC_REPLY)], inbound_handle)
+    call.refresh_from_db()
+    person.refresh_from_db()
+    assert call.state == RpcState.ANSWERED
+    assert person.identified_in_tfoms and person.fund_changed_at is None
+    assert person.identification_requested_at is None
