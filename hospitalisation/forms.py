@@ -9,7 +9,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from registry.models import BedProfile, Department, Mo, Staff, Subdivision
+from registry.access import scope
+from registry.models import BedProfile, Department, Mo, Staff, Subdivision, Workplace
 
 from .free_beds import profile_choices
 from .models import Payment, Referral
@@ -61,18 +62,20 @@ class ReferralForm(forms.Form):
         """A choice field of this form (typed loosely: Form.fields holds plain Field)."""
         return self.fields[name]
 
-    def __init__(self, *args: Any, mo: Mo | None, **kwargs: Any) -> None:
-        """`mo`: the referring МО of an МО admin (fixed); None: the ЦОД admin chooses it."""
+    def __init__(self, *args: Any, workplace: Workplace, **kwargs: Any) -> None:
+        """The referring МО is the МО admin's own (fixed); the ЦОД admin chooses it. The buildings and
+        doctors offered are those of the viewer's scope."""
         super().__init__(*args, **kwargs)
         self.initial.setdefault("referral_date", timezone.localdate())
-        self.fixed_mo = mo
-        if mo is not None:
+        self.fixed_mo = None if workplace.sees_all_mo else workplace.mo
+        if self.fixed_mo is not None:
             del self.fields["mo"]
-            self._choices("from_subdivision").queryset = Subdivision.objects.filter(mo=mo)
-            self._choices("doctor").queryset = Staff.objects.filter(mo=mo, post_type=Staff.PostType.DOCTOR)
-        else:
-            self._choices("from_subdivision").queryset = Subdivision.objects.select_related("mo")
-            self._choices("doctor").queryset = Staff.objects.filter(post_type=Staff.PostType.DOCTOR)
+        self._choices("from_subdivision").queryset = scope(
+            Subdivision.objects.select_related("mo"), workplace
+        )
+        self._choices("doctor").queryset = scope(
+            Staff.objects.filter(post_type=Staff.PostType.DOCTOR), workplace
+        )
         self._choices("profile_code").choices = [("", "— выберите профиль —"), *profile_choices()]
         self._choices("to_mo").queryset = hospitals()
         self._choices("to_department").queryset = Department.objects.filter(

@@ -6,6 +6,7 @@ saving the referral, which forms its HOSPITALISATION_REFERRAL through the order-
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -74,6 +75,9 @@ def test_free_beds_from_the_structure_the_fund_received(post_committed, referrer
     form = referrer.get(reverse("referral_new") + f"?person={region.person.pk}").content.decode()
     assert "Направление на госпитализацию" in form and "19 — терапевтические" in form
     assert 'data-testid="free-beds"' in form
+    buildings = re.search(r'<select name="from_subdivision".*?</select>', form, re.S).group(0)
+    assert f'value="{region.clinic.pk}"' in buildings and f'value="{region.building.pk}"' not in buildings
+    assert 'name="mo"' not in form  # an МО admin refers from their own МО
     pane = ask(post_committed, referrer, region).content.decode()
     assert "ждём ответа" in pane
     call = RpcCall.objects.get()
