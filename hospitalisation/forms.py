@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from registry.access import scope
-from registry.models import BedProfile, Department, Mo, Staff, Subdivision, Workplace
+from registry.models import BedProfile, Department, Mo, Person, Staff, Subdivision, Workplace
 
 from .free_beds import profile_choices
 from .models import Payment, Referral
@@ -23,6 +23,14 @@ HOSPITAL_GROUPS = (
 )
 ICD10 = re.compile(r"^[A-Z]\d{2}(\.\d{1,2})?$")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+GOES_TO_FUND = (Referral.Kind.PLANNED, Referral.Kind.EMERGENCY)
+
+
+class _BuildingField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.mo.code} · {obj.name}"
 
 
 class _DepartmentField(forms.ModelChoiceField):
@@ -45,7 +53,7 @@ class ReferralForm(forms.Form):
     mo = forms.ModelChoiceField(Mo.objects.filter(is_active=True), label="Направившая МО")
     kind = forms.ChoiceField(label="Вид направления", choices=Referral.Kind.choices)
     payment = forms.ChoiceField(label="Вид оплаты", choices=Payment.choices, initial=Payment.OMS)
-    from_subdivision = forms.ModelChoiceField(Subdivision.objects.none(), label="Направившее подразделение")
+    from_subdivision = _BuildingField(Subdivision.objects.none(), label="Направившее подразделение")
     doctor = forms.ModelChoiceField(Staff.objects.none(), label="Направивший врач", required=False)
     profile_code = forms.ChoiceField(label="Профиль коек (V020)", required=False)
     to_mo = forms.ModelChoiceField(Mo.objects.none(), label="МО госпитализации")
@@ -62,10 +70,11 @@ class ReferralForm(forms.Form):
         """A choice field of this form (typed loosely: Form.fields holds plain Field)."""
         return self.fields[name]
 
-    def __init__(self, *args: Any, workplace: Workplace, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, workplace: Workplace, person: Person, **kwargs: Any) -> None:
         """The referring МО is the МО admin's own (fixed); the ЦОД admin chooses it. The buildings and
         doctors offered are those of the viewer's scope."""
         super().__init__(*args, **kwargs)
+        self.person = person
         self.initial.setdefault("referral_date", timezone.localdate())
         self.fixed_mo = None if workplace.sees_all_mo else workplace.mo
         if self.fixed_mo is not None:
@@ -113,6 +122,18 @@ class ReferralForm(forms.Form):
         if profile is not None and department is not None and profile.department_id != department.pk:
             self.add_error("to_bed_profile", "Профиль коек другого отделения.")
         referral_date = data.get("referral_date")
+        if referral_date is not None and referral_date > timezone.localdate():
+            self.add_error("referral_date", "Дата направления ещё не наступила.")
+        elif referral_date is not None and referral_date < self.person.birth_date:
+            self.add_error("referral_date", "Дата направления раньше даты рождения пациента.")
+        if data.get("kind") in GOES_TO_FUND and data.get("payment") == Payment.OMS:
+            # what the fund's HOSPITALISATION_REFERRAL must name (formats §3.3: DIVISION_TO, V020)
+            if department is None:
+                self.add_error("to_department", "Укажите отделение: направление по ОМС передаётся в ТФОМС.")
+            if profile is None:
+                self.add_error(
+                    "to_bed_profile", "Укажите профиль койки: направление по ОМС передаётся в ТФОМС."
+                )
         for name in ("planned_date", "desired_date"):
             day = data.get(name)
             if day is not None and referral_date is not None and day < referral_date:

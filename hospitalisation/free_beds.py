@@ -49,7 +49,8 @@ def profile_choices() -> list[tuple[str, str]]:
     names: dict[str, str] = {}
     for code, name in BedProfile.objects.order_by("profile_code", "pk").values_list("profile_code", "name"):
         names.setdefault(code, name)
-    return [(code, f"{code} — {name}") for code, name in names.items()]
+    ordered = sorted(names.items(), key=lambda item: (len(item[0]), item[0]))  # 3 before 10, as numbers
+    return [(code, f"{code} — {name}") for code, name in ordered]
 
 
 def free_beds_start(*, mo: Mo, user: Any, profile_code: str, to_mo: Mo | None) -> RpcCall:
@@ -95,6 +96,15 @@ def _day(value: str | None) -> str:
         raise ReplyUnreadable(f"дата сведений о койках «{value}» не прочитана") from exc
 
 
+def _rows(n: int) -> str:
+    """«1 строка», «3 строки», «5 строк»."""
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} строка"
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return f"{n} строки"
+    return f"{n} строк"
+
+
 def reply_read(root: etree._Element) -> RpcReply:
     if root.tag == "ANSWER":
         answer = answer_parse(root)
@@ -119,7 +129,7 @@ def reply_read(root: etree._Element) -> RpcReply:
     ]
     if not items:
         return RpcReply(True, {"items": []}, "У ТФОМС нет сведений о свободных койках этого профиля.")
-    return RpcReply(True, {"items": items}, f"Свободные койки по данным ТФОМС: {len(items)} строк.")
+    return RpcReply(True, {"items": items}, f"Свободные койки по данным ТФОМС: {_rows(len(items))}.")
 
 
 def pane_context(call: RpcCall) -> dict[str, Any]:

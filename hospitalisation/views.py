@@ -52,7 +52,7 @@ def referral_new_view(request: WorkplaceRequest) -> HttpResponse:
     workplace = request.workplace
     assert workplace is not None
     person = _patient(workplace, request.POST.get("person") or request.GET.get("person"))
-    form = ReferralForm(request.POST or None, workplace=workplace)
+    form = ReferralForm(request.POST or None, workplace=workplace, person=person)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in SAVED_FIELDS}
         fields["diagnosis_text"] = fields["diagnosis_text"] or ""

@@ -138,12 +138,16 @@ def _fund_policy(item: dict[str, str]) -> FundPolicy:
     begins = _date(item.get("POLISBEGDT", ""))
     if begins is None:
         raise PolicyRefused("ТФОМС не сообщил дату начала полиса")
+    policy_type = int(item.get("POLISTYPE") or 0)
+    number, enp = item.get("POLISNUM", ""), item.get("ENP", "")
+    if policy_type == 3:  # a unified policy is its ЕНП (POLISNUM carries it): kept as the batch keeps it
+        enp, number = enp or number, ""
     return FundPolicy(
         smo=smo_by_fund_codes(item["SMOCODE"], item["SMOOGRN"]),
-        policy_type=int(item.get("POLISTYPE") or 0),
+        policy_type=policy_type,
         series=item.get("POLISSER", ""),
-        number=item.get("POLISNUM", ""),
-        enp=item.get("ENP", ""),
+        number=number,
+        enp=enp,
         valid_from=begins,
         valid_to=_date(item.get("POLISENDDT", "")),
     )
@@ -168,7 +172,7 @@ def answer_apply(call: RpcCall, reply: RpcReply) -> RpcReply | None:
     current = max(items, key=lambda item: item.get("POLISBEGDT", ""))
     try:
         policy = policy_save_from_fund(
-            person=person, new=_fund_policy(current), source=Policy.Source.IDENTIFICATION
+            person=person, new=_fund_policy(current), source=Policy.Source.ONLINE
         )
     except PolicyRefused as exc:
         _history(call, person, today, RecordStatus.NOT_IDENTIFIED, str(exc))

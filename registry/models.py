@@ -382,6 +382,7 @@ class Policy(models.Model):
     class Source(models.TextChoices):
         MANUAL = "manual", "Введён в МО"
         IDENTIFICATION = "identification", "Пакетная идентификация"
+        ONLINE = "online", "Онлайн-идентификация"
         FUND = "fund", "Сервис ТФОМС"
 
     person = models.ForeignKey(

@@ -435,7 +435,7 @@ def _package_answered(
     package.reply = {
         "RESULT": "OK" if reply.ok else "ERROR",
         "ok": reply.ok,
-        "message": reply.message,
+        "message": call.message,  # what the answer came to (a policy refused is said here too)
         "data": reply.data,
         "late": late,
         "message_id": message.message_id,

@@ -151,6 +151,7 @@ def test_referral_without_free_beds_answer(page, live_server, fund_in_process, r
     )
     page.select_option("[name=to_mo]", str(reg.hospital.pk))  # the form still works by hand
     page.select_option("[name=to_department]", str(reg.therapy.pk))
+    page.select_option("[name=to_bed_profile]", str(reg.profile.pk))
     fill_referral(page, reg)
     page.click("[data-testid=referral-save]")
     page.wait_for_selector(".messages li")

@@ -212,3 +212,46 @@ def test_a_figure_date_with_a_zone_is_read_and_a_bad_one_refused():
     assert reply_read(reply("2026-12-07+05:00")).data["items"][0]["date"] == "2026-12-07"
     with pytest.raises(ReplyUnreadable, match="не прочитана"):
         reply_read(reply("2026-13-40"))
+
+
+def test_a_referral_the_fund_could_not_take_is_refused_with_the_reason(post_committed, referrer, region):
+    """An ОМС planned referral names a department and a bed profile (HOSPITALISATION_REFERRAL needs
+    them); its date is neither in the future nor before the patient was born."""
+    future = (timezone.localdate() + dt.timedelta(days=2)).isoformat()
+    page = post_committed(
+        referrer,
+        reverse("referral_new"),
+        referral_data(region, to_department="", to_bed_profile="", referral_date=future, planned_date=""),
+    ).content.decode()
+    assert "Укажите отделение: направление по ОМС передаётся в ТФОМС." in page
+    assert "Укажите профиль койки" in page and "Дата направления ещё не наступила." in page
+    page = post_committed(
+        referrer, reverse("referral_new"), referral_data(region, referral_date="1900-01-01")
+    ).content.decode()
+    assert "Дата направления раньше даты рождения пациента." in page
+    assert not Referral.objects.exists()
+    # a paid referral is not the fund's: no department needed
+    response = post_committed(
+        referrer,
+        reverse("referral_new"),
+        referral_data(region, payment="paid", to_department="", to_bed_profile=""),
+    )
+    assert response.status_code == 302 and Referral.objects.count() == 1
+
+
+def test_profiles_in_numeric_order_and_rows_in_words(region):
+    from hospitalisation.free_beds import _rows, profile_choices
+    from registry.models import BedProfile
+
+    BedProfile.objects.create(
+        department=region.therapy, profile_code="3", name="хирургические", date_begin=dt.date(2020, 1, 1)
+    )
+    assert [code for code, _ in profile_choices()] == ["3", "19"]
+    assert [_rows(n) for n in (1, 3, 5, 11, 21, 22)] == [
+        "1 строка",
+        "3 строки",
+        "5 строк",
+        "11 строк",
+        "21 строка",
+        "22 строки",
+    ]

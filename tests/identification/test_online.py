@@ -107,7 +107,7 @@ def test_answer_saves_the_policy_marks_identified_and_adds_history(
     assert person.fund_person_id == 7700123
     policy = Policy.objects.get(person=person)
     assert (policy.enp, policy.policy_type, policy.valid_from) == (ENP, 3, dt.date(2021, 2, 1))
-    assert policy.source == Policy.Source.IDENTIFICATION
+    assert policy.source == Policy.Source.ONLINE
     history = IdentificationRecord.objects.get(person=person)
     assert (
         history.package is None and history.source == "online" and history.status == RecordStatus.IDENTIFIED
@@ -422,3 +422,20 @@ def test_an_answer_whose_policy_does_not_fit_is_said_not_taken_for_success(
     assert IdentificationRecord.objects.get(person=person).status == RecordStatus.NOT_IDENTIFIED
     pane = client.get(reverse("rpc_call", args=[call.pk]), **HTMX).content.decode()
     assert 'class="warning"' in pane and "Обновить карточку" not in pane
+
+
+def test_the_policy_the_person_has_already_is_recognised_not_refused(
+    post, enter, mo_admin_a, person, fund, locmem, smo
+):
+    """A unified policy is its ЕНП: the fund's POLISNUM carries it, ours keeps no number — the same
+    policy, updated, not a conflicting one (found in the demo run-through)."""
+    from tests.factories import PolicyFactory
+
+    PolicyFactory(person=person, smo=smo, policy_type=3, number="", enp=ENP, valid_from=dt.date(2021, 2, 1))
+    call = ask(post, enter(mo_admin_a), person)
+    replies(locmem)
+    call.refresh_from_db()
+    assert call.state == RpcState.ANSWERED, call.message
+    policy = Policy.objects.get(person=person)
+    assert (policy.enp, policy.number, policy.source) == (ENP, "", Policy.Source.ONLINE)
+    assert call.package.reply["message"] == call.message  # the journal says what the answer came to
