@@ -171,9 +171,7 @@ def answer_apply(call: RpcCall, reply: RpcReply) -> RpcReply | None:
         return RpcReply(False, message=f"Пациент найден в РС ЕРЗ, но полис не сохранён: {text}")
     current = max(items, key=lambda item: item.get("POLISBEGDT", ""))
     try:
-        policy = policy_save_from_fund(
-            person=person, new=_fund_policy(current), source=Policy.Source.ONLINE
-        )
+        policy = policy_save_from_fund(person=person, new=_fund_policy(current), source=Policy.Source.ONLINE)
     except PolicyRefused as exc:
         _history(call, person, today, RecordStatus.NOT_IDENTIFIED, str(exc))
         return RpcReply(False, message=f"Пациент найден в РС ЕРЗ, но полис не сохранён: {exc}")
