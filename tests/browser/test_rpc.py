@@ -131,6 +131,8 @@ def test_referral_with_free_beds(page, live_server, fund_in_process, referrer):
     page.shot("saved")
     referral = Referral.objects.get()
     assert f"Направление {referral.full_number}" in page.inner_text(".messages")
+    # the card lists the referral; however wide its table, the page keeps to 1280 px
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert referral.to_department == reg.therapy and referral.to_bed_profile == reg.profile
 
 
