@@ -43,6 +43,11 @@ class _ProfileField(forms.ModelChoiceField):
         return f"{obj.profile_code} {obj.name} — {obj.department.name} ({obj.department.subdivision.mo.code})"
 
 
+def fixed_referring_mo(workplace: Workplace) -> Mo | None:
+    """The МО a referral is written from: the МО admin's own; None: the ЦОД admin chooses it."""
+    return None if workplace.sees_all_mo else workplace.mo
+
+
 def hospitals() -> QuerySet[Mo]:
     return Mo.objects.filter(
         is_active=True, subdivisions__departments__group_type__in=HOSPITAL_GROUPS
@@ -76,7 +81,7 @@ class ReferralForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.person = person
         self.initial.setdefault("referral_date", timezone.localdate())
-        self.fixed_mo = None if workplace.sees_all_mo else workplace.mo
+        self.fixed_mo = fixed_referring_mo(workplace)
         if self.fixed_mo is not None:
             del self.fields["mo"]
         self._choices("from_subdivision").queryset = scope(

@@ -13,7 +13,7 @@ from registry.access import WorkplaceRequest, get_scoped_or_404, parse_id, workp
 from registry.models import ADMIN_ROLES, Mo, Person, Workplace
 from servicelog.rpc_views import rpc_call_pane
 
-from .forms import ReferralForm, hospitals
+from .forms import ReferralForm, fixed_referring_mo, hospitals
 from .free_beds import UnknownProfile, free_beds_start
 from .referrals import referral_create, referral_send_now
 
@@ -40,10 +40,6 @@ def _patient(workplace: Workplace, value: object) -> Person:
     if person_id is None:
         raise Http404("Пациент не указан")
     return get_scoped_or_404(Person.objects.all(), workplace, pk=person_id)
-
-
-def _fixed_mo(workplace: Workplace) -> Mo | None:
-    return None if workplace.sees_all_mo else workplace.mo
 
 
 @require_http_methods(["GET", "POST"])
@@ -80,7 +76,7 @@ def free_beds_view(request: WorkplaceRequest) -> HttpResponse:
         )
     to_mo = hospitals().filter(pk=parse_id(request.POST.get("to_mo")) or 0).first()
     chosen = Mo.objects.filter(pk=parse_id(request.POST.get("mo")) or 0).first()
-    mo = _fixed_mo(workplace) or chosen or workplace.mo
+    mo = fixed_referring_mo(workplace) or chosen or workplace.mo
     try:
         call = free_beds_start(mo=mo, user=request.user, profile_code=profile, to_mo=to_mo)
     except UnknownProfile as exc:

@@ -459,20 +459,3 @@ def _log(call: RpcCall, package: Package | None, text: str) -> None:
         level=LogEntry.Level.WARNING,
         message=text,
     )
-
-
-def rpc_call_json(call: RpcCall) -> dict[str, Any]:
-    """A call as the API shows it."""
-    return {
-        "id": call.pk,
-        "kind": call.kind,
-        "state": call.state,
-        "state_display": call.get_state_display(),
-        "late": call.late,
-        "created_at": call.created_at.isoformat(),
-        "deadline": call.deadline.isoformat(),
-        "answered_at": call.answered_at.isoformat() if call.answered_at else None,
-        "message": call.message,
-        "reply": call.reply,
-        "package": str(call.package.message_id) if call.package_id and call.package else None,
-    }

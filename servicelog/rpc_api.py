@@ -1,7 +1,9 @@
-"""/api/v1/rpc/{id}/ — an online request to the fund, its state and answer (DESIGN §3 RPC), and
-/api/v1/persons/{id}/identify-online/ — online identification of one person (B8)."""
+"""/api/v1/rpc/{id}/: an online request to the fund, its state and answer (DESIGN §3 RPC); the
+requests themselves are asked by their domains (identification/api.py: identify-online)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -13,7 +15,25 @@ from rest_framework.response import Response
 from registry.access import HasWorkplace, api_workplace, get_scoped_or_404
 
 from .models import RpcCall
-from .rpc import rpc_call_json, rpc_refresh
+from .rpc import rpc_refresh
+
+
+def rpc_call_json(call: RpcCall) -> dict[str, Any]:
+    """A call as the API shows it."""
+    return {
+        "id": call.pk,
+        "kind": call.kind,
+        "state": call.state,
+        "state_display": call.get_state_display(),
+        "late": call.late,
+        "created_at": call.created_at.isoformat(),
+        "deadline": call.deadline.isoformat(),
+        "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+        "message": call.message,
+        "reply": call.reply,
+        "package": str(call.package.message_id) if call.package_id and call.package else None,
+    }
+
 
 CALL = inline_serializer(
     "RpcCall",

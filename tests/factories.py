@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
@@ -191,3 +192,19 @@ def journal_package(run, mo, **fields):
 
     values = {"package_type": "DISTRICT", "operation": "Insert", "status": "formed", "content_hash": "h"}
     return Package.objects.create(uuid=uuid.uuid4(), service=run.service, run=run, mo=mo, **(values | fields))
+
+
+def fund_person(person: Person, smo: Smo, *, bdzid: int, enp: str, dbeg: dt.date | None = None) -> Any:
+    """The fund emulator's register entry of one of our persons, with a unified policy of the СМО."""
+    from tfoms_emulator import ident
+
+    return ident.Person(
+        bdzid=bdzid,
+        fam=person.last_name,
+        im=person.first_name,
+        ot=person.middle_name,
+        dr=person.birth_date,
+        w=person.sex,
+        snils=person.snils,
+        policies=(ident.Policy(type=3, enp=enp, smo=smo.code, smo_ogrn=smo.ogrn, dbeg=dbeg),),
+    )

@@ -15,7 +15,14 @@ from servicelog.inbox import inbound_handle
 from servicelog.relay import relay_run
 from servicelog.services import service_execute
 from tests.browser.conftest import log_in
-from tests.factories import AttachmentFactory, DocumentFactory, PersonFactory, SmoFactory, WorkplaceFactory
+from tests.factories import (
+    AttachmentFactory,
+    DocumentFactory,
+    PersonFactory,
+    SmoFactory,
+    WorkplaceFactory,
+    fund_person,
+)
 from tests.hospitalisation.conftest import region  # noqa: F401
 from tfoms_emulator import ident
 from tfoms_emulator.rpc import RpcFaults
@@ -37,20 +44,7 @@ def patient(mo_a) -> Person:
 def knows(person: Person) -> None:
     smo = SmoFactory(code="59021", ogrn="1025900000006", name_short="СОГАЗ-Мед")
     tfoms_emulator.default_emulator().persons = ident.Register(
-        [
-            ident.Person(
-                bdzid=5500001,
-                fam=person.last_name,
-                im=person.first_name,
-                ot=person.middle_name,
-                dr=person.birth_date,
-                w=2,
-                snils=person.snils,
-                policies=(
-                    ident.Policy(type=3, enp=ENP, smo=smo.code, smo_ogrn=smo.ogrn, dbeg=dt.date(2022, 1, 1)),
-                ),
-            )
-        ]
+        [fund_person(person, smo, bdzid=5500001, enp=ENP, dbeg=dt.date(2022, 1, 1))]
     )
 
 

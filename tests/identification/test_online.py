@@ -20,7 +20,7 @@ from registry.models import Person, Policy
 from servicelog.inbox import inbound_handle
 from servicelog.models import InboundMessage, LogEntry, Package, PackageStatus, RpcCall, RpcState, RunTrigger
 from servicelog.rpc import rpc_expire_due
-from tests.factories import AttachmentFactory, DocumentFactory, PersonFactory
+from tests.factories import AttachmentFactory, DocumentFactory, PersonFactory, fund_person
 from tfoms_emulator import ident
 from tfoms_emulator.rpc import RpcFaults
 from tfoms_portal import messaging
@@ -45,20 +45,7 @@ def fund(person, smo):
     """The emulator's register knows the person, with a unified policy of the СМО."""
     emulator = tfoms_emulator.default_emulator()
     emulator.persons = ident.Register(
-        [
-            ident.Person(
-                bdzid=7700123,
-                fam=person.last_name,
-                im=person.first_name,
-                ot=person.middle_name,
-                dr=person.birth_date,
-                w=1,
-                snils=person.snils,
-                policies=(
-                    ident.Policy(type=3, enp=ENP, smo=smo.code, smo_ogrn=smo.ogrn, dbeg=dt.date(2021, 2, 1)),
-                ),
-            )
-        ]
+        [fund_person(person, smo, bdzid=7700123, enp=ENP, dbeg=dt.date(2021, 2, 1))]
     )
     return emulator
 

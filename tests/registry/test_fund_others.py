@@ -11,7 +11,14 @@ from lxml import etree
 from audit.models import AuditAction, AuditEvent
 from registry.models import FundMerge, Person
 from servicelog.models import PackageStatus, ServiceRun
-from tests.factories import AttachmentFactory, DocumentFactory, PersonFactory, PolicyFactory, SmoFactory
+from tests.factories import (
+    AttachmentFactory,
+    DocumentFactory,
+    PersonFactory,
+    PolicyFactory,
+    SmoFactory,
+    fund_person,
+)
 
 from .fund_samples import (
     by_bdzid_xml,
@@ -179,18 +186,7 @@ def test_perschange_asks_online_and_the_answer_ends_the_mark(
     person = PersonFactory(fund_person_id=7001)
     AttachmentFactory(person=person, mo=mo_a)
     tfoms_emulator.default_emulator().persons = ident.Register(
-        [
-            ident.Person(
-                bdzid=7001,
-                fam=person.last_name,
-                im=person.first_name,
-                ot=person.middle_name,
-                dr=person.birth_date,
-                w=person.sex,
-                snils=person.snils,
-                policies=(ident.Policy(type=3, enp="5956410834000014", smo=smo.code, smo_ogrn=smo.ogrn),),
-            )
-        ]
+        [fund_person(person, smo, bdzid=7001, enp="5956410834000014")]
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert_processed(receive("PERSCHANGE", by_bdzid_xml(7001)))
